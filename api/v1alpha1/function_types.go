@@ -1,0 +1,175 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Runtime names the language runtime that runs a Function's code.
+// +kubebuilder:validation:Enum=python
+type Runtime string
+
+// RuntimePython runs the code with the faas-python-runner image.
+const RuntimePython Runtime = "python"
+
+// MaxCodeBytes bounds a Function's source: it is stored in one ConfigMap,
+// which the API server limits to 1 MiB, and the rest is kept as margin.
+const MaxCodeBytes = 768 * 1024
+
+// MaxNameLength bounds a Function's name so that every object derived from
+// it, up to the Deployment fn-<name>-deploy, is a valid DNS label.
+const MaxNameLength = 52
+
+// FunctionSpec is what the user wants to run and how far it may scale.
+// +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="spec.minReplicas must not be greater than spec.maxReplicas",fieldPath=".minReplicas"
+type FunctionSpec struct {
+	// runtime is the language of code.
+	// +optional
+	// +kubebuilder:default=python
+	Runtime Runtime `json:"runtime,omitempty"`
+
+	// code is the function's source, inline. At most 768 KiB (UTF-8).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=786432
+	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 786432",message="spec.code must be at most 768 KiB: it is stored in a ConfigMap"
+	Code string `json:"code"`
+
+	// handler is the name of the function in code that answers calls.
+	// +optional
+	// +kubebuilder:default=handle
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*$`
+	Handler string `json:"handler,omitempty"`
+
+	// minReplicas is the fewest pods the function keeps; 0 lets it scale to zero.
+	// +optional
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	MinReplicas int32 `json:"minReplicas"`
+
+	// maxReplicas is the most pods the function may scale to.
+	// +optional
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxReplicas int32 `json:"maxReplicas"`
+
+	// replicas is the desired number of pods, set by the gateway, `kubectl
+	// scale` or an autoscaler through the scale subresource. It is kept within
+	// [minReplicas, maxReplicas]; unset means minReplicas.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// env is passed to the function's process.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
+	// resources are the runner container's requests and limits.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// timeoutSeconds bounds one call; a call running longer is answered 504.
+	// +optional
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=900
+	TimeoutSeconds int32 `json:"timeoutSeconds"`
+
+	// concurrency is how many calls one pod serves at once.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	Concurrency int32 `json:"concurrency"`
+
+	// idleTimeoutSeconds is how long a function with no calls stays up before
+	// the gateway scales it back to minReplicas.
+	// +optional
+	// +kubebuilder:default=60
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=86400
+	IdleTimeoutSeconds int32 `json:"idleTimeoutSeconds"`
+}
+
+// Condition types and reasons of a Function.
+const (
+	// ConditionReady is True when the function can answer calls: it has a
+	// ready pod, or it is scaled to zero and will start one on demand.
+	ConditionReady = "Ready"
+
+	ReasonAvailable       = "Available"
+	ReasonScaledToZero    = "ScaledToZero"
+	ReasonStarting        = "Starting"
+	ReasonLoadFailed      = "LoadFailed"
+	ReasonReconcileFailed = "ReconcileFailed"
+)
+
+// FunctionStatus is what the operator observed of the function's pods.
+type FunctionStatus struct {
+	// replicas is the number of pods the function has now.
+	// +optional
+	Replicas int32 `json:"replicas"`
+
+	// readyReplicas is the number of pods that answer calls.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas"`
+
+	// selector selects the function's pods, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// codeHash identifies the code, handler and runtime the pods run.
+	// +optional
+	CodeHash string `json:"codeHash,omitempty"`
+
+	// conditions are the Function's observed states; see ConditionReady.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Function is a piece of code served over HTTP, scaled from zero on demand.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=fn,categories=faas
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:printcolumn:name="Runtime",type=string,JSONPath=`.spec.runtime`
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Min",type=integer,JSONPath=`.spec.minReplicas`,priority=1
+// +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.spec.maxReplicas`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label (lower-case letters, digits and '-'): it names the function's Service"
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 52",message="metadata.name must be at most 52 characters: it names the function's Deployment fn-<name>-deploy"
+type Function struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec FunctionSpec `json:"spec"`
+	// +optional
+	Status FunctionStatus `json:"status,omitempty"`
+}
+
+// FunctionList is a list of Functions.
+// +kubebuilder:object:root=true
+type FunctionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Function `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Function{}, &FunctionList{})
+}

@@ -1,0 +1,40 @@
+// Command operator reconciles Functions into the ConfigMaps, Deployments and
+// Services that serve them. It runs in the cluster (config/operator) or from
+// a laptop against a kubeconfig: go run ./cmd/operator --namespace default
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/minifaas/minifaas/internal/operator"
+)
+
+func main() {
+	var cfg operator.Config
+	var devLog bool
+	cmd := &cobra.Command{
+		Use:          "operator",
+		Short:        "Reconcile Functions into runner Deployments, Services and code ConfigMaps",
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(zap.New(zap.UseDevMode(devLog)))
+			return operator.Run(ctrl.SetupSignalHandler(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig path (default: in-cluster, $KUBECONFIG, ~/.kube/config)")
+	f.StringVar(&cfg.Namespace, "namespace", "", "only reconcile Functions in this namespace (default: all)")
+	f.StringVar(&cfg.PythonImage, "python-image", "faas-python-runner:dev", "runner image of the python runtime")
+	f.StringVar(&cfg.MetricsAddr, "metrics-bind-address", "0", "metrics address, e.g. :8443; 0 turns metrics off")
+	f.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", ":8081", "health probe address; 0 turns probes off")
+	f.BoolVar(&cfg.LeaderElect, "leader-elect", false, "elect one active replica (in-cluster with several replicas)")
+	f.StringVar(&cfg.LeaderElectionNamespace, "leader-election-namespace", "faas-system", "namespace of the leader election Lease")
+	f.BoolVar(&devLog, "dev-log", true, "human-readable logs instead of JSON")
+	if err := cmd.Execute(); err != nil {
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# Starts and stops the cluster's processes: etcd, the control plane,
+# containerd, the kubelet and kube-proxy. Each runs in its own session with
+# its PID in RUN_DIR, so `down` stops exactly what `up` started.
+# Sourced by hack/local-cluster.sh.
+
+COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+
+# start NAME CMD... runs CMD in the background, logging to LOG_DIR/NAME.log.
+start() {
+  local name=$1
+  shift
+  mkdir -p "$LOG_DIR" "$RUN_DIR"
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN_DIR/$name.pid"
+}
+
+# running NAME tells whether the process recorded for NAME is alive.
+running() {
+  local pidfile="$RUN_DIR/$1.pid" pid
+  [[ -f "$pidfile" ]] || return 1
+  pid=$(cat "$pidfile")
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+
+# stop NAME ends the process recorded for NAME: TERM, then KILL after 10 s.
+stop() {
+  local pidfile="$RUN_DIR/$1.pid" pid i
+  [[ -f "$pidfile" ]] || return 0
+  pid=$(cat "$pidfile")
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+# wait_for WHAT SECONDS CMD... retries CMD every 0.1 s until it succeeds.
+wait_for() {
+  local what=$1 seconds=$2 i
+  shift 2
+  for ((i = 0; i < seconds * 10; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "$what did not come up within ${seconds}s (logs: $LOG_DIR)"
+}
+
+start_containerd() {
+  start containerd containerd --config "$STATE_DIR/containerd.toml"
+  wait_for containerd 30 ctr --address "$CONTAINERD_SOCK" version
+}
+
+start_etcd() {
+  start etcd "$K8S_BIN/etcd" --name "$NODE_NAME" --data-dir "$STATE_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "$NODE_NAME=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync --quota-backend-bytes 2147483648 --log-level warn
+}
+
+start_apiserver() {
+  start kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 0.0.0.0 --secure-port "$APISERVER_PORT" --advertise-address "$NODE_IP" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --client-ca-file "$PKI_DIR/ca.crt" \
+    --tls-cert-file "$PKI_DIR/apiserver.crt" --tls-private-key-file "$PKI_DIR/apiserver.key" \
+    --kubelet-client-certificate "$PKI_DIR/admin.crt" --kubelet-client-key "$PKI_DIR/admin.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$PKI_DIR/sa.pub" --service-account-signing-key-file "$PKI_DIR/sa.key" \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --allow-privileged=true --profiling=false --endpoint-reconciler-type lease
+  wait_for kube-apiserver 60 kubectl --kubeconfig "$KUBECONFIG_PATH" get --raw /readyz
+}
+
+start_controller_manager() {
+  start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+    --kubeconfig "$KUBECONFIG_PATH" --authentication-kubeconfig "$KUBECONFIG_PATH" \
+    --authorization-kubeconfig "$KUBECONFIG_PATH" --leader-elect=false \
+    --use-service-account-credentials --service-account-private-key-file "$PKI_DIR/sa.key" \
+    --root-ca-file "$PKI_DIR/ca.crt" \
+    --cluster-signing-cert-file "$PKI_DIR/ca.crt" --cluster-signing-key-file "$PKI_DIR/ca.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --kube-api-qps 200 --kube-api-burst 400 --profiling=false
+}
+
+start_scheduler() {
+  start kube-scheduler "$K8S_BIN/kube-scheduler" \
+    --kubeconfig "$KUBECONFIG_PATH" --authentication-kubeconfig "$KUBECONFIG_PATH" \
+    --authorization-kubeconfig "$KUBECONFIG_PATH" --leader-elect=false \
+    --kube-api-qps 200 --kube-api-burst 400 --profiling=false
+}
+
+start_kubelet() {
+  mkdir -p "$STATE_DIR/kubelet" "$STATE_DIR/pod-logs"
+  cat >"$STATE_DIR/kubelet-config.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: "$PKI_DIR/ca.crt"}
+authorization: {mode: Webhook}
+tlsCertFile: "$PKI_DIR/kubelet.crt"
+tlsPrivateKeyFile: "$PKI_DIR/kubelet.key"
+containerRuntimeEndpoint: "unix://$CONTAINERD_SOCK"
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+oomScoreAdj: 0
+podLogsDir: "$STATE_DIR/pod-logs"
+resolvConf: /etc/resolv.conf
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+serializeImagePulls: false
+syncFrequency: 10s
+fileCheckFrequency: 10s
+nodeStatusUpdateFrequency: 5s
+EOF
+  sysctl_remember vm.overcommit_memory
+  sysctl_remember kernel.panic
+  sysctl_remember kernel.panic_on_oops
+  start kubelet "$K8S_BIN/kubelet" --config "$STATE_DIR/kubelet-config.yaml" \
+    --kubeconfig "$STATE_DIR/kubelet.kubeconfig" --root-dir "$STATE_DIR/kubelet" \
+    --hostname-override "$NODE_NAME" --node-ip "$NODE_IP"
+}
+
+start_proxy() {
+  sysctl_remember net.ipv4.conf.all.route_localnet
+  start kube-proxy "$K8S_BIN/kube-proxy" --kubeconfig "$KUBECONFIG_PATH" \
+    --hostname-override "$NODE_NAME" --cluster-cidr "$POD_CIDR" \
+    --proxy-mode iptables --iptables-min-sync-period 0 \
+    --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
+    --profiling=false
+}

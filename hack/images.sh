@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Builds the project's images from their own Dockerfiles with a private
+# Docker daemon (Debian's docker.io) and loads them into the local cluster,
+# the equivalent of `docker build` + `kind load docker-image`.
+#
+#   hack/images.sh build [NAME...]   build images (default: all)
+#   hack/images.sh load  [NAME...]   build, then import into the local cluster's containerd
+#   hack/images.sh daemon-up         start the private Docker daemon; prints DOCKER_HOST
+#   hack/images.sh daemon-down       stop it
+#
+# NAME is one of: faas-gateway faas-operator faas-python-runner smoke-http.
+# No registry is reachable here, so base images are made locally: Python
+# from a debootstrapped Debian rootfs (cached), Go images FROM scratch with a
+# static binary built by `go build` on the host.
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=cluster/lib.sh
+source "$REPO_ROOT/hack/cluster/lib.sh"
+# shellcheck source=cluster/deps.sh
+source "$REPO_ROOT/hack/cluster/deps.sh"
+
+IMAGE_TAG="${IMAGE_TAG:-dev}"
+DOCKER_DIR="$CACHE_ROOT/docker"
+DOCKER_RUN="/run/$PROJECT-docker"
+export DOCKER_HOST="unix://$DOCKER_RUN/docker.sock"
+export DOCKER_API_VERSION=1.41
+PYTHON_BASE="localhost/$PROJECT/python-base:bookworm"
+ALL_IMAGES=(faas-gateway faas-operator faas-python-runner smoke-http)
+
+daemon_up() {
+  command -v dockerd >/dev/null || apt_install docker.io
+  command -v docker >/dev/null || apt_install docker.io
+  if docker version >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$DOCKER_DIR" "$DOCKER_RUN"
+  # --iptables=false/--bridge=none: the daemon must not touch the forwarding
+  # policy the kubelet's pod network relies on; builds use the host network.
+  setsid dockerd -H "$DOCKER_HOST" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_RUN/exec" \
+    --pidfile "$DOCKER_RUN/dockerd.pid" --iptables=false --ip-masq=false --bridge=none \
+    >>"$DOCKER_RUN/dockerd.log" 2>&1 </dev/null &
+  local i
+  for ((i = 0; i < 300; i++)); do
+    docker version >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "dockerd did not start (log: $DOCKER_RUN/dockerd.log)"
+}
+
+daemon_down() {
+  local pid
+  [[ -f "$DOCKER_RUN/dockerd.pid" ]] || return 0
+  pid=$(cat "$DOCKER_RUN/dockerd.pid")
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
+
+# python_base makes the Python base image from a minimal Debian rootfs,
+# cached as a tarball so later builds take seconds.
+python_base() {
+  docker image inspect "$PYTHON_BASE" >/dev/null 2>&1 && return 0
+  local rootfs="$IMAGE_CACHE/python-bookworm-rootfs.tar.gz"
+  if [[ ! -f "$rootfs" ]]; then
+    command -v debootstrap >/dev/null || apt_install debootstrap
+    log "debootstrapping a Python rootfs (~40 s, once)"
+    local dir mirror
+    dir=$(mktemp -d)
+    mirror=$(apt_mirror)
+    debootstrap --variant=minbase --include=python3 bookworm "$dir" "$mirror" >/dev/null \
+      || die "debootstrap failed"
+    rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    mkdir -p "$IMAGE_CACHE"
+    tar -C "$dir" --numeric-owner -czf "$rootfs.tmp" .
+    mv "$rootfs.tmp" "$rootfs"
+    rm -rf "$dir"
+  fi
+  docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "$rootfs" "$PYTHON_BASE" >/dev/null
+}
+
+# apt_mirror prints the Debian mirror apt already uses.
+apt_mirror() {
+  local m
+  m=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1)
+  [[ -n "$m" ]] || m=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+  echo "${m:-http://deb.debian.org/debian}"
+}
+
+# go_binary NAME PKG builds a static linux binary into bin/linux/NAME, the
+# build context the Go images' Dockerfiles copy from.
+go_binary() {
+  mkdir -p "$REPO_ROOT/bin/linux"
+  (cd "$REPO_ROOT" && CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o "bin/linux/$1" "$2")
+}
+
+build_one() {
+  local name=$1
+  case "$name" in
+    faas-python-runner)
+      python_base
+      docker build -q --build-arg "BASE=$PYTHON_BASE" -t "$name:$IMAGE_TAG" "$REPO_ROOT/runtimes/python" >/dev/null
+      ;;
+    faas-gateway | faas-operator)
+      go_binary "${name#faas-}" "./cmd/${name#faas-}"
+      docker build -q -f "$REPO_ROOT/build/$name.Dockerfile" -t "$name:$IMAGE_TAG" "$REPO_ROOT" >/dev/null
+      ;;
+    smoke-http)
+      go_binary smoke-http ./test/e2e/smokehttp
+      docker build -q -f "$REPO_ROOT/test/e2e/smokehttp/Dockerfile" -t "$name:$IMAGE_TAG" "$REPO_ROOT" >/dev/null
+      ;;
+    *) die "unknown image $name (known: ${ALL_IMAGES[*]})" ;;
+  esac
+  log "built $name:$IMAGE_TAG"
+}
+
+load_one() {
+  local name=$1 tar
+  tar="$IMAGE_CACHE/$name.tar"
+  mkdir -p "$IMAGE_CACHE"
+  docker save "$name:$IMAGE_TAG" -o "$tar"
+  "$REPO_ROOT/hack/local-cluster.sh" load-image "$tar"
+  rm -f "$tar"
+  log "loaded $name:$IMAGE_TAG into the local cluster"
+}
+
+main() {
+  local cmd=${1:-}
+  shift || true
+  local names=("$@")
+  ((${#names[@]})) || names=("${ALL_IMAGES[@]}")
+  case "$cmd" in
+    build | load)
+      daemon_up
+      local n
+      for n in "${names[@]}"; do build_one "$n"; done
+      if [[ "$cmd" == load ]]; then
+        for n in "${names[@]}"; do load_one "$n"; done
+      fi
+      ;;
+    daemon-up) daemon_up; echo "$DOCKER_HOST" ;;
+    daemon-down) daemon_down ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; [[ -z "$cmd" || "$cmd" == help ]] || exit 2 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,167 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/resources"
+)
+
+// FieldOwner is the server-side apply field manager of everything the
+// operator writes.
+const FieldOwner = "faas-operator"
+
+// FunctionReconciler reconciles Functions into their ConfigMap, Deployment
+// and Service.
+type FunctionReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	// Images is the runner image of each runtime.
+	Images resources.RunnerImages
+}
+
+// +kubebuilder:rbac:groups=faas.example.com,resources=functions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=faas.example.com,resources=functions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=faas.example.com,resources=functions/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=faas-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile brings one Function's objects to what its spec asks for and
+// records what its pods do in its status.
+func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var fn faasv1.Function
+	if err := r.Get(ctx, req.NamespacedName, &fn); err != nil {
+		// Deleted: owner references let the garbage collector remove the rest.
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !fn.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	original := fn.DeepCopy()
+
+	dep, err := r.reconcileChildren(ctx, &fn)
+	if err != nil {
+		r.Recorder.Eventf(&fn, nil, corev1.EventTypeWarning, faasv1.ReasonReconcileFailed, "Reconcile", err.Error())
+		setFailed(&fn, err)
+		if serr := r.patchStatus(ctx, original, &fn); serr != nil {
+			log.FromContext(ctx).Error(serr, "Failed to record the reconcile failure in status")
+		}
+		return ctrl.Result{}, err
+	}
+
+	pods, err := r.functionPods(ctx, &fn)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	setObservedStatus(&fn, dep, pods)
+	return ctrl.Result{}, r.patchStatus(ctx, original, &fn)
+}
+
+// reconcileChildren applies the ConfigMap, Service and Deployment and returns
+// the Deployment as the API server now has it.
+func (r *FunctionReconciler) reconcileChildren(ctx context.Context, fn *faasv1.Function) (*appsv1.Deployment, error) {
+	image := r.Images.Image(fn.Spec.Runtime)
+	if image == "" {
+		return nil, fmt.Errorf("no runner image is configured for runtime %q", fn.Spec.Runtime)
+	}
+	if err := r.apply(ctx, fn, resources.MakeConfigMap(fn)); err != nil {
+		return nil, err
+	}
+	if err := r.apply(ctx, fn, resources.MakeService(fn)); err != nil {
+		return nil, err
+	}
+	return r.reconcileDeployment(ctx, fn, image)
+}
+
+// reconcileDeployment applies the Deployment with the desired replicas and
+// logs and records an event for every scale change.
+func (r *FunctionReconciler) reconcileDeployment(ctx context.Context, fn *faasv1.Function, image string) (*appsv1.Deployment, error) {
+	desired := resources.DesiredReplicas(fn)
+	var current appsv1.Deployment
+	key := client.ObjectKey{Namespace: fn.Namespace, Name: resources.DeploymentName(fn)}
+	from := int32(-1)
+	switch err := r.Get(ctx, key, &current); {
+	case err == nil && current.Spec.Replicas != nil:
+		from = *current.Spec.Replicas
+	case err != nil && !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("get Deployment %s: %w", key, err)
+	}
+
+	dep := resources.MakeDeployment(fn, image, desired)
+	if err := r.apply(ctx, fn, dep); err != nil {
+		return nil, err
+	}
+	switch {
+	case from < 0:
+		log.FromContext(ctx).Info("Created function deployment", "function", fn.Name, "deployment", key.Name, "replicas", desired)
+	case from != desired:
+		log.FromContext(ctx).Info("Scaled function", "function", fn.Name, "from", from, "to", desired)
+		r.Recorder.Eventf(fn, dep, corev1.EventTypeNormal, "Scaled", "Scale",
+			"Scaled function %s from %d to %d", fn.Name, from, desired)
+	}
+	if err := r.Get(ctx, key, &current); err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("get Deployment %s: %w", key, err)
+	}
+	return &current, nil
+}
+
+// functionPods lists the pods labelled as the Function's.
+func (r *FunctionReconciler) functionPods(ctx context.Context, fn *faasv1.Function) ([]corev1.Pod, error) {
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(fn.Namespace), client.MatchingLabels(resources.SelectorLabels(fn))); err != nil {
+		return nil, fmt.Errorf("list pods of function %s: %w", fn.Name, err)
+	}
+	return pods.Items, nil
+}
+
+// patchStatus writes the status when it changed since original.
+func (r *FunctionReconciler) patchStatus(ctx context.Context, original, fn *faasv1.Function) error {
+	if equality.Semantic.DeepEqual(original.Status, fn.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, fn, client.MergeFrom(original)); err != nil {
+		return fmt.Errorf("patch status of function %s: %w", fn.Name, err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the reconciler: it watches Functions, the
+// objects they own, and their pods (whose failures reach the status).
+func (r *FunctionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&faasv1.Function{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&corev1.Service{}).
+		Owns(&appsv1.Deployment{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToFunction)).
+		Named("function").
+		Complete(r)
+}
+
+// podToFunction maps a function pod to its Function by its label.
+func podToFunction(_ context.Context, obj client.Object) []reconcile.Request {
+	name := obj.GetLabels()[resources.FunctionLabel]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}}}
+}

@@ -1,0 +1,72 @@
+package controller
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/resources"
+)
+
+// setObservedStatus fills fn.Status from its Deployment and pods.
+func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev1.Pod) {
+	desired := resources.DesiredReplicas(fn)
+	fn.Status.Replicas = dep.Status.Replicas
+	fn.Status.ReadyReplicas = dep.Status.ReadyReplicas
+	fn.Status.Selector = labels.SelectorFromSet(resources.SelectorLabels(fn)).String()
+	fn.Status.ObservedGeneration = fn.Generation
+	fn.Status.CodeHash = resources.CodeHash(fn)
+
+	ready := metav1.Condition{Type: faasv1.ConditionReady, ObservedGeneration: fn.Generation}
+	switch msg := loadFailure(pods, fn.Status.CodeHash); {
+	case msg != "":
+		ready.Status, ready.Reason = metav1.ConditionFalse, faasv1.ReasonLoadFailed
+		ready.Message = "the function's code failed to load: " + msg
+	case dep.Status.ReadyReplicas > 0:
+		ready.Status, ready.Reason = metav1.ConditionTrue, faasv1.ReasonAvailable
+		ready.Message = fmt.Sprintf("%d of %d pods ready", dep.Status.ReadyReplicas, desired)
+	case desired == 0:
+		ready.Status, ready.Reason = metav1.ConditionTrue, faasv1.ReasonScaledToZero
+		ready.Message = "scaled to zero; the next call starts a pod"
+	default:
+		ready.Status, ready.Reason = metav1.ConditionFalse, faasv1.ReasonStarting
+		ready.Message = fmt.Sprintf("waiting for %d pod(s) to become ready", desired)
+	}
+	meta.SetStatusCondition(&fn.Status.Conditions, ready)
+}
+
+// setFailed records that the operator could not build the function's objects.
+func setFailed(fn *faasv1.Function, err error) {
+	meta.SetStatusCondition(&fn.Status.Conditions, metav1.Condition{
+		Type:               faasv1.ConditionReady,
+		Status:             metav1.ConditionFalse,
+		Reason:             faasv1.ReasonReconcileFailed,
+		Message:            err.Error(),
+		ObservedGeneration: fn.Generation,
+	})
+}
+
+// loadFailure returns the termination message of a runner that exited
+// while loading the current code, or "" if none did. Pods of older code are
+// ignored: their failures say nothing about what runs now.
+func loadFailure(pods []corev1.Pod, codeHash string) string {
+	for i := range pods {
+		pod := &pods[i]
+		if pod.Annotations[resources.CodeHashAnnotation] != codeHash || !pod.DeletionTimestamp.IsZero() {
+			continue
+		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			for _, t := range []*corev1.ContainerStateTerminated{cs.State.Terminated, cs.LastTerminationState.Terminated} {
+				if t != nil && t.ExitCode != 0 && t.Message != "" {
+					return t.Message
+				}
+			}
+		}
+	}
+	return ""
+}

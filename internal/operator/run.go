@@ -1,0 +1,116 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/controller"
+	"github.com/minifaas/minifaas/internal/resources"
+)
+
+// Run starts the operator and blocks until ctx is done or it fails.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	restCfg, err := restConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("register Kubernetes types: %w", err)
+	}
+	if err := faasv1.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("register Function types: %w", err)
+	}
+
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   cacheOptions(cfg.Namespace),
+		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsAddr},
+		HealthProbeBindAddress:  cfg.ProbeAddr,
+		LeaderElection:          cfg.LeaderElect,
+		LeaderElectionID:        "faas-operator.faas.example.com",
+		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	r := &controller.FunctionReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   scheme,
+		Recorder: mgr.GetEventRecorder(controller.FieldOwner),
+		Images:   cfg.Images(),
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up Function controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add ready check: %w", err)
+	}
+	log.FromContext(ctx).Info("Starting operator", "namespace", orAll(cfg.Namespace), "pythonImage", cfg.PythonImage)
+	return mgr.Start(ctx)
+}
+
+// cacheOptions watches only what the operator needs: Functions, the objects
+// it made (by label) and function pods, in one namespace or all.
+func cacheOptions(namespace string) cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{resources.ManagedByLabel: resources.ManagedBy})
+	hasFunction, _ := labels.NewRequirement(resources.FunctionLabel, selection.Exists, nil)
+	opts := cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}:  {Label: managed},
+			&corev1.Service{}:    {Label: managed},
+			&appsv1.Deployment{}: {Label: managed},
+			&corev1.Pod{}:        {Label: labels.NewSelector().Add(*hasFunction)},
+		},
+	}
+	if namespace != "" {
+		opts.DefaultNamespaces = map[string]cache.Config{namespace: {}}
+	}
+	return opts
+}
+
+// restConfig loads the kubeconfig at path, or else in-cluster / $KUBECONFIG /
+// ~/.kube/config, the way kubectl does.
+func restConfig(path string) (*rest.Config, error) {
+	if path == "" {
+		c, err := ctrl.GetConfig()
+		if err != nil {
+			return nil, fmt.Errorf("load kubeconfig: %w", err)
+		}
+		return c, nil
+	}
+	c, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func orAll(ns string) string {
+	if ns == "" {
+		return "<all>"
+	}
+	return ns
+}

@@ -1,0 +1,52 @@
+package resources
+
+import (
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+)
+
+const (
+	// FunctionLabel is on every object made for a Function; its value is the
+	// Function's name. Gateways and the operator select pods by it.
+	FunctionLabel = "faas.example.com/function"
+	// ComponentLabel tells what part of the platform an object is.
+	ComponentLabel = "app.kubernetes.io/component"
+	// ManagedByLabel marks objects the operator owns.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedBy is ManagedByLabel's value.
+	ManagedBy = "faas-operator"
+
+	// CodeHashAnnotation on the pod template rolls the pods when the code changes.
+	CodeHashAnnotation = "faas.example.com/code-hash"
+
+	// CodeFile is the ConfigMap key, and file name in the pod, of the code.
+	CodeFile = "function.py"
+	// CodeDir is where the code ConfigMap is mounted in the runner.
+	CodeDir = "/var/faas/code"
+	// RunnerPort is the port every runner serves calls on.
+	RunnerPort = 8080
+	// ReadyPath is the runner's readiness endpoint.
+	ReadyPath = "/_/ready"
+)
+
+// DeploymentName is the name of the Function's Deployment.
+func DeploymentName(fn *faasv1.Function) string { return "fn-" + fn.Name + "-deploy" }
+
+// ServiceName is the name of the Function's Service.
+func ServiceName(fn *faasv1.Function) string { return "fn-" + fn.Name }
+
+// ConfigMapName is the name of the ConfigMap holding the Function's code.
+func ConfigMapName(fn *faasv1.Function) string { return "fn-" + fn.Name + "-code" }
+
+// SelectorLabels select the Function's pods.
+func SelectorLabels(fn *faasv1.Function) map[string]string {
+	return map[string]string{FunctionLabel: fn.Name}
+}
+
+// Labels are the labels of every object made for the Function.
+func Labels(fn *faasv1.Function) map[string]string {
+	return map[string]string{
+		FunctionLabel:  fn.Name,
+		ComponentLabel: "function",
+		ManagedByLabel: ManagedBy,
+	}
+}

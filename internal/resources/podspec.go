@@ -1,0 +1,90 @@
+package resources
+
+import (
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+)
+
+// RunnerImages maps each runtime to its generic runner image.
+type RunnerImages map[faasv1.Runtime]string
+
+// Image returns the runner image of rt, or "" when the runtime is unknown.
+func (r RunnerImages) Image(rt faasv1.Runtime) string { return r[rt] }
+
+// runnerUID is the unprivileged user every runner runs as.
+const runnerUID = 65532
+
+// drainSeconds is how long a terminating pod keeps serving before SIGTERM,
+// so endpoints are removed everywhere before the runner stops accepting.
+const drainSeconds = 2
+
+// MakePodSpec builds the spec of a runner pod serving fn: the generic runner
+// image, the code mounted from the Function's ConfigMap and a locked-down
+// security context (non-root, read-only root, no capabilities, no token).
+func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
+	env := []corev1.EnvVar{
+		{Name: "FAAS_FUNCTION_NAME", Value: fn.Name},
+		{Name: "FAAS_HANDLER", Value: fn.Spec.Handler},
+		{Name: "FAAS_CODE_PATH", Value: CodeDir + "/" + CodeFile},
+		{Name: "FAAS_TIMEOUT_SECONDS", Value: strconv.Itoa(int(fn.Spec.TimeoutSeconds))},
+		{Name: "FAAS_CONCURRENCY", Value: strconv.Itoa(int(fn.Spec.Concurrency))},
+		{Name: "FAAS_PORT", Value: strconv.Itoa(RunnerPort)},
+	}
+	env = append(env, fn.Spec.Env...)
+	return corev1.PodSpec{
+		AutomountServiceAccountToken:  ptr.To(false),
+		EnableServiceLinks:            ptr.To(false),
+		TerminationGracePeriodSeconds: ptr.To(int64(fn.Spec.TimeoutSeconds) + drainSeconds + 5),
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr.To(true),
+			RunAsUser:      ptr.To(int64(runnerUID)),
+			RunAsGroup:     ptr.To(int64(runnerUID)),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{{
+			Name:            "runner",
+			Image:           image,
+			ImagePullPolicy: corev1.PullIfNotPresent,
+			Env:             env,
+			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: RunnerPort, Protocol: corev1.ProtocolTCP}},
+			Resources:       fn.Spec.Resources,
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+					Path: ReadyPath, Port: intstr.FromString("http"),
+				}},
+				PeriodSeconds:    1,
+				TimeoutSeconds:   1,
+				FailureThreshold: 1,
+				SuccessThreshold: 1,
+			},
+			Lifecycle: &corev1.Lifecycle{
+				PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: drainSeconds}},
+			},
+			TerminationMessagePath:   corev1.TerminationMessagePathDefault,
+			TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+			SecurityContext: &corev1.SecurityContext{
+				AllowPrivilegeEscalation: ptr.To(false),
+				ReadOnlyRootFilesystem:   ptr.To(true),
+				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			},
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "code", MountPath: CodeDir, ReadOnly: true},
+				{Name: "tmp", MountPath: "/tmp"},
+			},
+		}},
+		Volumes: []corev1.Volume{
+			{Name: "code", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(fn)},
+			}}},
+			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+				Medium: corev1.StorageMediumMemory, SizeLimit: resource.NewQuantity(64<<20, resource.BinarySI),
+			}}},
+		},
+	}
+}
