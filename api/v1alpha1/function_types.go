@@ -47,19 +47,20 @@ type FunctionSpec struct {
 	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
-	MinReplicas int32 `json:"minReplicas"`
+	MinReplicas int32 `json:"minReplicas,omitempty"`
 
 	// maxReplicas is the most pods the function may scale to.
 	// +optional
 	// +kubebuilder:default=5
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
-	MaxReplicas int32 `json:"maxReplicas"`
+	MaxReplicas int32 `json:"maxReplicas,omitempty"`
 
 	// replicas is the desired number of pods, set by the gateway, `kubectl
-	// scale` or an autoscaler through the scale subresource. It is kept within
-	// [minReplicas, maxReplicas]; unset means minReplicas.
+	// scale` or an autoscaler through the scale subresource. The function
+	// runs within [minReplicas, maxReplicas] whatever it says.
 	// +optional
+	// +kubebuilder:default=0
 	// +kubebuilder:validation:Minimum=0
 	Replicas *int32 `json:"replicas,omitempty"`
 
@@ -78,14 +79,14 @@ type FunctionSpec struct {
 	// +kubebuilder:default=30
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=900
-	TimeoutSeconds int32 `json:"timeoutSeconds"`
+	TimeoutSeconds int32 `json:"timeoutSeconds,omitempty"`
 
 	// concurrency is how many calls one pod serves at once.
 	// +optional
 	// +kubebuilder:default=10
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
-	Concurrency int32 `json:"concurrency"`
+	Concurrency int32 `json:"concurrency,omitempty"`
 
 	// idleTimeoutSeconds is how long a function with no calls stays up before
 	// the gateway scales it back to minReplicas.
@@ -93,7 +94,7 @@ type FunctionSpec struct {
 	// +kubebuilder:default=60
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=86400
-	IdleTimeoutSeconds int32 `json:"idleTimeoutSeconds"`
+	IdleTimeoutSeconds int32 `json:"idleTimeoutSeconds,omitempty"`
 }
 
 // Condition types and reasons of a Function.

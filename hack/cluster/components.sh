@@ -15,28 +15,37 @@ start() {
   echo $! >"$RUN_DIR/$name.pid"
 }
 
-# running NAME tells whether the process recorded for NAME is alive.
-running() {
-  local pidfile="$RUN_DIR/$1.pid" pid
-  [[ -f "$pidfile" ]] || return 1
-  pid=$(cat "$pidfile")
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+# alive PID tells whether PID runs; a zombie waiting to be reaped does not.
+alive() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n "$state" && "$state" != Z ]]
 }
 
-# stop NAME ends the process recorded for NAME: TERM, then KILL after 10 s.
+# running NAME tells whether the process recorded for NAME is alive.
+running() {
+  local pidfile="$RUN_DIR/$1.pid"
+  [[ -f "$pidfile" ]] && alive "$(cat "$pidfile")"
+}
+
+# stop NAME... ends the processes recorded for NAMEs together: TERM, then
+# KILL what still runs after 10 s.
 stop() {
-  local pidfile="$RUN_DIR/$1.pid" pid i
-  [[ -f "$pidfile" ]] || return 0
-  pid=$(cat "$pidfile")
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
+  local name pid pids=() i
+  for name in "$@"; do
+    [[ -f "$RUN_DIR/$name.pid" ]] || continue
+    pid=$(cat "$RUN_DIR/$name.pid")
+    rm -f "$RUN_DIR/$name.pid"
+    alive "$pid" || continue
+    kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  for ((i = 0; i < 100; i++)); do
+    local left=0
+    for pid in "${pids[@]}"; do alive "$pid" && left=1; done
+    ((left)) || return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 # wait_for WHAT SECONDS CMD... retries CMD every 0.1 s until it succeeds.
@@ -71,6 +80,7 @@ start_apiserver() {
     --client-ca-file "$PKI_DIR/ca.crt" \
     --tls-cert-file "$PKI_DIR/apiserver.crt" --tls-private-key-file "$PKI_DIR/apiserver.key" \
     --kubelet-client-certificate "$PKI_DIR/admin.crt" --kubelet-client-key "$PKI_DIR/admin.key" \
+    --kubelet-preferred-address-types InternalIP,Hostname \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI_DIR/sa.pub" --service-account-signing-key-file "$PKI_DIR/sa.key" \
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \

@@ -64,6 +64,10 @@ runtime_network_up() {
   fi
   ip addr replace "$NODE_IP/16" dev "$CNI_BRIDGE"
   ip link set "$CNI_BRIDGE" up
+  # Service IPs that kube-proxy has not programmed yet must not leave the
+  # machine through the default route: route them to the bridge, where they
+  # fail, until kube-proxy's DNAT sends them to a pod.
+  ip route replace "$SERVICE_CIDR" dev "$CNI_BRIDGE"
   sysctl_set net.ipv4.ip_forward 1
   if [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then
     sysctl_set net.bridge.bridge-nf-call-iptables 1

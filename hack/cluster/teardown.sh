@@ -18,11 +18,11 @@ host_paths_note() {
 }
 
 teardown() {
-  stop kube-proxy
-  stop kubelet
+  stop kube-proxy kubelet
   containers_kill
-  local c
-  for c in kube-scheduler kube-controller-manager kube-apiserver etcd containerd; do stop "$c"; done
+  stop kube-scheduler kube-controller-manager
+  stop kube-apiserver
+  stop etcd containerd
   # Processes whose PID files were lost are found by the paths only ours use.
   pkill -KILL -f "^$K8S_BIN/" 2>/dev/null || true
   pkill -KILL -f "containerd --config $STATE_DIR/containerd.toml" 2>/dev/null || true
@@ -68,8 +68,8 @@ iptables_clean() {
     for table in filter nat mangle; do
       rules=$("$ipt" -t "$table" -S 2>/dev/null | grep -E '^-A .*(KUBE-|CNI-)' | grep -vE '^-A (KUBE-|CNI-)' || true)
       while read -r rule; do
-        # shellcheck disable=SC2086
-        [[ -n "$rule" ]] && "$ipt" -t "$table" ${rule/-A/-D} 2>/dev/null || true
+        # iptables -S quotes comments; eval re-reads them as single words.
+        [[ -n "$rule" ]] && eval "\"\$ipt\" -t \"\$table\" ${rule/-A/-D}" 2>/dev/null || true
       done <<<"$rules"
       chains=$("$ipt" -t "$table" -S 2>/dev/null | sed -n 's/^-N \(\(KUBE\|CNI\)-[^ ]*\)/\1/p' || true)
       for chain in $chains; do "$ipt" -t "$table" -F "$chain" 2>/dev/null || true; done

@@ -1,0 +1,8 @@
+# faas-gateway: a static binary (CGO_ENABLED=0) built on the host by
+# hack/images.sh or `make images` into bin/linux/, so the same Dockerfile
+# works with any Docker and needs no Go build image.
+ARG BASE=scratch
+FROM ${BASE}
+COPY bin/linux/gateway /gateway
+USER 65532:65532
+ENTRYPOINT ["/gateway"]

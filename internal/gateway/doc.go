@@ -1,0 +1,12 @@
+// Package gateway is the HTTP front door of every function: it routes
+// /invoke/<name> to a ready pod of the function, holds calls while the
+// function scales from zero (one scale-up per burst), and scales idle
+// functions back down. It learns Functions and endpoints from informers and
+// scales through the Function's scale subresource; it never creates pods
+// or Deployments itself.
+//
+// +kubebuilder:rbac:groups=faas.example.com,resources=functions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=faas.example.com,resources=functions/scale,verbs=get;update;patch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+package gateway
