@@ -26,7 +26,7 @@ DOCKER_RUN="/run/$PROJECT-docker"
 export DOCKER_HOST="unix://$DOCKER_RUN/docker.sock"
 export DOCKER_API_VERSION=1.41
 PYTHON_BASE="localhost/$PROJECT/python-base:bookworm"
-ALL_IMAGES=(faas-operator faas-python-runner smoke-http)
+ALL_IMAGES=(faas-gateway faas-operator faas-python-runner smoke-http)
 
 daemon_up() {
   command -v dockerd >/dev/null || apt_install docker.io

@@ -8,5 +8,5 @@
 // +kubebuilder:rbac:groups=faas.example.com,resources=functions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=faas.example.com,resources=functions/scale,verbs=get;update;patch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=coordination.k8s.io,namespace=faas-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 package gateway

@@ -10,8 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,6 +19,7 @@ import (
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/controller"
+	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/resources"
 )
 
@@ -29,7 +28,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	restCfg, err := restConfig(cfg.Kubeconfig)
+	restCfg, err := kube.RESTConfig(cfg.Kubeconfig)
 	if err != nil {
 		return err
 	}
@@ -91,22 +90,6 @@ func cacheOptions(namespace string) cache.Options {
 	return opts
 }
 
-// restConfig loads the kubeconfig at path, or else in-cluster / $KUBECONFIG /
-// ~/.kube/config, the way kubectl does.
-func restConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		c, err := ctrl.GetConfig()
-		if err != nil {
-			return nil, fmt.Errorf("load kubeconfig: %w", err)
-		}
-		return c, nil
-	}
-	c, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return nil, fmt.Errorf("load kubeconfig %s: %w", path, err)
-	}
-	return c, nil
-}
 
 func orAll(ns string) string {
 	if ns == "" {

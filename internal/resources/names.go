@@ -26,6 +26,8 @@ const (
 	RunnerPort = 8080
 	// ReadyPath is the runner's readiness endpoint.
 	ReadyPath = "/_/ready"
+	// StatsPath is where a runner reports its calls in flight and idle time.
+	StatsPath = "/_/stats"
 )
 
 // DeploymentName is the name of the Function's Deployment.

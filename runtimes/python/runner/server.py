@@ -7,9 +7,11 @@ handler running past its timeout is answered 504 while the runner lives on.
 
 import concurrent.futures
 import http.server
+import json
 import logging
 import socket
 import threading
+import time
 
 from . import contract
 
@@ -17,6 +19,7 @@ log = logging.getLogger("runner")
 
 READY_PATH = "/_/ready"
 HEALTH_PATH = "/_/health"
+STATS_PATH = "/_/stats"
 
 
 class Runner:
@@ -31,13 +34,34 @@ class Runner:
         self._lock = threading.Condition()
         self._in_flight = 0  # guarded by _lock
         self._idle = set()  # keep-alive sockets waiting for a request; guarded by _lock
+        self._calls = 0  # function calls started; guarded by _lock
+        self._calls_in_flight = 0  # guarded by _lock
+        self._last_call = time.monotonic()  # when the last call ended; guarded by _lock
 
     @property
     def ready(self):
         return self.handler is not None and not self.draining
 
+    def stats(self):
+        """What the gateway's idler asks every pod before scaling to zero:
+        calls seen from every gateway replica, not just its own."""
+        with self._lock:
+            idle = 0.0 if self._calls_in_flight else time.monotonic() - self._last_call
+            return {"calls": self._calls, "inFlight": self._calls_in_flight, "idleSeconds": round(idle, 3)}
+
     def call(self, req):
         """Runs the handler for req and returns a contract.Response."""
+        with self._lock:
+            self._calls += 1
+            self._calls_in_flight += 1
+        try:
+            return self._call(req)
+        finally:
+            with self._lock:
+                self._calls_in_flight -= 1
+                self._last_call = time.monotonic()
+
+    def _call(self, req):
         future = self._workers.submit(self.handler, req)
         try:
             result = future.result(timeout=self.config.timeout_seconds)
@@ -90,6 +114,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "faas-python-runner"
     sys_version = ""
     timeout = 75  # idle keep-alive connections are closed after this long
+    # Headers and body go out in two writes; with Nagle's algorithm the
+    # second waits for the client's delayed ACK (~40 ms on every warm call).
+    disable_nagle_algorithm = True
 
     @property
     def runner(self):
@@ -123,6 +150,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return contract.error_response(503, "not ready")
         if path == HEALTH_PATH:
             return contract.Response(200, {"Content-Type": "text/plain"}, b"ok")
+        if path == STATS_PATH:
+            return contract.Response(200, {"Content-Type": "application/json"},
+                                     json.dumps(runner.stats()).encode("utf-8"))
         if path.startswith("/_/"):
             return contract.error_response(404, f"no runner endpoint {path}")
         try:

@@ -119,6 +119,25 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(self.request("GET", server.HEALTH_PATH)[0], 200)
         self.assertEqual(self.request("GET", "/_/nothing")[0], 404)
 
+    def test_stats_count_calls_not_probes(self):
+        self.request("GET", "/")
+        self.request("GET", server.READY_PATH)
+        status, _, body = self.request("GET", server.STATS_PATH)
+        stats = json.loads(body)
+        self.assertEqual(status, 200)
+        self.assertEqual((stats["calls"], stats["inFlight"]), (1, 0))
+        self.assertGreaterEqual(stats["idleSeconds"], 0)
+
+        def slow_call():
+            self.request("GET", "/slow?s=0.3")
+
+        t = threading.Thread(target=slow_call)
+        t.start()
+        time.sleep(0.1)
+        stats = json.loads(self.request("GET", server.STATS_PATH)[2])
+        self.assertEqual((stats["calls"], stats["inFlight"], stats["idleSeconds"]), (2, 1, 0.0))
+        t.join()
+
     def test_not_ready_without_code(self):
         self.runner.handler = None
         self.assertEqual(self.request("GET", server.READY_PATH)[0], 503)

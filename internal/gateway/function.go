@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/resources"
+)
+
+// functionInfo is an immutable snapshot of what the gateway needs of a
+// Function; informer updates replace it whole.
+type functionInfo struct {
+	MinReplicas, MaxReplicas int32
+	// Desired is the replica count the Function's spec asks for, clamped.
+	Desired      int32
+	Concurrency  int32
+	IdleTimeout  time.Duration
+	CallTimeout  time.Duration
+	ReadyMessage string
+}
+
+func infoOf(fn *faasv1.Function) *functionInfo {
+	info := &functionInfo{
+		MinReplicas: fn.Spec.MinReplicas,
+		MaxReplicas: fn.Spec.MaxReplicas,
+		Desired:     resources.DesiredReplicas(fn),
+		Concurrency: max(fn.Spec.Concurrency, 1),
+		IdleTimeout: time.Duration(fn.Spec.IdleTimeoutSeconds) * time.Second,
+		CallTimeout: time.Duration(max(fn.Spec.TimeoutSeconds, 1)) * time.Second,
+	}
+	if c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady); c != nil {
+		info.ReadyMessage = c.Reason + ": " + c.Message
+	}
+	return info
+}
+
+// pod is one ready runner pod of a function. inFlight is guarded by the
+// function's mu.
+type pod struct {
+	ip       string
+	addr     string
+	inFlight int32
+}
+
+// function is the gateway's state of one Function: its settings, its
+// ready pods, and the calls in flight and waiting.
+type function struct {
+	key  types.NamespacedName
+	info atomic.Pointer[functionInfo]
+
+	mu sync.Mutex
+	// pods are the ready pods by IP; order is their round-robin order.
+	pods  map[string]*pod
+	order []*pod
+	next  int
+	// changed is closed and replaced whenever a call may now find a pod:
+	// one appeared, one got a free slot, or the function changed.
+	changed  chan struct{}
+	waiting  int
+	inFlight int
+	// lastActivity is when a call last ended or started waiting.
+	lastActivity time.Time
+	// scaling is true from a scale-up from zero until a pod is ready or
+	// the scale-up failed; it makes a burst cause exactly one.
+	scaling bool
+	// lastScaleFailure delays the next scale-up after one failed.
+	lastScaleFailure time.Time
+	// endpoints are the function's EndpointSlice addresses and what the
+	// gateway's own probes found of them.
+	endpoints endpointSet
+}
+
+func newFunction(key types.NamespacedName, info *functionInfo, now time.Time) *function {
+	f := &function{
+		key:          key,
+		pods:         map[string]*pod{},
+		changed:      make(chan struct{}),
+		lastActivity: now,
+		endpoints:    newEndpointSet(),
+	}
+	f.info.Store(info)
+	return f
+}
+
+// broadcastLocked wakes every waiting call. f.mu must be held.
+func (f *function) broadcastLocked() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// setPodsLocked replaces the ready pods, keeping in-flight counts of pods
+// that stay. f.mu must be held.
+func (f *function) setPodsLocked(ips []string) {
+	next := make(map[string]*pod, len(ips))
+	order := make([]*pod, 0, len(ips))
+	for _, ip := range ips {
+		p, ok := f.pods[ip]
+		if !ok {
+			p = &pod{ip: ip, addr: podAddr(ip)}
+		}
+		next[ip] = p
+		order = append(order, p)
+	}
+	added := len(next) > 0 && len(f.pods) < len(next)
+	f.pods, f.order = next, order
+	if len(next) > 0 {
+		f.scaling = false
+	}
+	if added {
+		f.broadcastLocked()
+	}
+}
+
+func podAddr(ip string) string {
+	return net.JoinHostPort(ip, strconv.Itoa(resources.RunnerPort))
+}

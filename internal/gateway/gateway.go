@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/resources"
+)
+
+// Gateway routes calls to function pods and scales functions from zero.
+// Its view of Functions and endpoints is fed by informers (OnFunction,
+// OnEndpointSlice); it writes to the cluster only through its Scaler.
+type Gateway struct {
+	cfg     Config
+	scaler  Scaler
+	metrics *Metrics
+	log     logr.Logger
+	now     func() time.Time
+	proxy   *httputil.ReverseProxy
+	probes  *http.Client
+	// bg bounds background work (probes, scale-ups) to the gateway's life.
+	bg context.Context
+
+	mu  sync.RWMutex
+	fns map[types.NamespacedName]*function // guarded by mu
+}
+
+// New builds a Gateway. bg ends its background work when done.
+func New(bg context.Context, cfg Config, scaler Scaler, metrics *Metrics, log logr.Logger) *Gateway {
+	return &Gateway{
+		cfg: cfg, scaler: scaler, metrics: metrics, log: log, now: time.Now, bg: bg,
+		proxy:  newProxy(),
+		probes: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}},
+		fns:    map[types.NamespacedName]*function{},
+	}
+}
+
+// lookup returns the state of a Function the gateway knows, or nil.
+func (g *Gateway) lookup(key types.NamespacedName) *function {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.fns[key]
+}
+
+// OnFunction records a created or updated Function.
+func (g *Gateway) OnFunction(fn *faasv1.Function) {
+	key := types.NamespacedName{Namespace: fn.Namespace, Name: fn.Name}
+	info := infoOf(fn)
+	g.mu.Lock()
+	f, ok := g.fns[key]
+	if !ok {
+		f = newFunction(key, info, g.now())
+		g.fns[key] = f
+	}
+	g.mu.Unlock()
+	if ok {
+		f.info.Store(info)
+		// Waiting calls re-check: the function may now need a scale-up
+		// (scaled to zero meanwhile) or have a new concurrency.
+		f.mu.Lock()
+		f.broadcastLocked()
+		f.mu.Unlock()
+	}
+}
+
+// OnFunctionDeleted forgets a Function; calls waiting for it time out.
+func (g *Gateway) OnFunctionDeleted(namespace, name string) {
+	g.mu.Lock()
+	delete(g.fns, types.NamespacedName{Namespace: namespace, Name: name})
+	g.mu.Unlock()
+}
+
+// OnEndpointSlice records a function's EndpointSlice; deleted removes it.
+func (g *Gateway) OnEndpointSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
+	name := slice.Labels[resources.FunctionLabel]
+	if name == "" {
+		return
+	}
+	f := g.lookup(types.NamespacedName{Namespace: slice.Namespace, Name: name})
+	if f == nil {
+		return
+	}
+	var addrs []endpointAddr
+	if !deleted {
+		addrs = addrsOf(slice)
+		if addrs == nil {
+			addrs = []endpointAddr{}
+		}
+	}
+	f.mu.Lock()
+	toProbe := f.setSliceLocked(slice.Name, addrs)
+	f.mu.Unlock()
+	for _, ip := range toProbe {
+		go f.probe(g.bg, g.probes, ip, g.cfg.ProbeInterval)
+	}
+}
+
+// requestScaleUp is the scaleUpRequester of every function: one goroutine
+// per burst asks the API server for one replica.
+func (g *Gateway) requestScaleUp(f *function) {
+	go func() {
+		ctx, cancel := context.WithTimeout(g.bg, 10*time.Second)
+		defer cancel()
+		from, changed, err := g.scaler.ScaleIf(ctx, f.key, 1, func(cur int32) bool { return cur < 1 })
+		if err != nil {
+			g.log.Error(err, "Failed to scale function from zero", "function", f.key)
+		} else if changed {
+			g.metrics.scaleEvents.WithLabelValues(f.key.String(), "up").Inc()
+			g.log.Info("Scaled function from zero", "function", f.key, "from", from, "to", 1)
+		}
+		f.scaleUpDone(err, g.now())
+	}()
+}

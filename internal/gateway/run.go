@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/kube"
+	"github.com/minifaas/minifaas/internal/resources"
+)
+
+// Run serves the gateway until ctx is done, then lets in-flight calls finish.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logger := log.FromContext(ctx)
+	restCfg, err := kube.RESTConfig(cfg.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	restCfg.QPS, restCfg.Burst = 50, 100
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("register Kubernetes types: %w", err)
+	}
+	if err := faasv1.AddToScheme(scheme); err != nil {
+		return fmt.Errorf("register Function types: %w", err)
+	}
+	c, err := client.New(restCfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	informers, err := cache.New(restCfg, cacheOptions(scheme, cfg.Namespace))
+	if err != nil {
+		return fmt.Errorf("create informers: %w", err)
+	}
+
+	metrics := NewMetrics()
+	gw := New(ctx, cfg, scaleSubresource{c: c}, metrics, logger)
+	if err := watch(ctx, informers, gw); err != nil {
+		return err
+	}
+	go func() {
+		if err := informers.Start(ctx); err != nil {
+			logger.Error(err, "Informers stopped")
+		}
+	}()
+	if !informers.WaitForCacheSync(ctx) {
+		return fmt.Errorf("informers did not sync")
+	}
+
+	go runIdler(ctx, cfg, restCfg, gw)
+
+	srv := &http.Server{
+		Addr:              cfg.ListenAddr,
+		Handler:           routes(gw, metrics),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	logger.Info("Gateway listening", "address", cfg.ListenAddr, "namespace", cfg.Namespace, "defaultNamespace", cfg.DefaultNamespace)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", cfg.ListenAddr, err)
+	case <-ctx.Done():
+	}
+	// Stop taking calls; let those in flight finish.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	logger.Info("Gateway stopped")
+	return nil
+}
+
+// routes serves calls under /invoke/ and the gateway's own endpoints; calls
+// bypass ServeMux so their paths reach the function uncleaned.
+func routes(gw *Gateway, metrics *Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
+	mux.HandleFunc("GET /healthz", ok)
+	mux.HandleFunc("GET /readyz", ok) // informers synced before the server started
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, InvokePrefix) {
+			gw.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// watch feeds the gateway from the Function and EndpointSlice informers.
+func watch(ctx context.Context, informers cache.Cache, gw *Gateway) error {
+	fnInformer, err := informers.GetInformer(ctx, &faasv1.Function{})
+	if err != nil {
+		return fmt.Errorf("get Function informer: %w", err)
+	}
+	_, err = fnInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { gw.OnFunction(obj.(*faasv1.Function)) },
+		UpdateFunc: func(_, obj any) { gw.OnFunction(obj.(*faasv1.Function)) },
+		DeleteFunc: func(obj any) {
+			if key, err := toolscache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+				ns, name, _ := toolscache.SplitMetaNamespaceKey(key)
+				gw.OnFunctionDeleted(ns, name)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("watch Functions: %w", err)
+	}
+	epInformer, err := informers.GetInformer(ctx, &discoveryv1.EndpointSlice{})
+	if err != nil {
+		return fmt.Errorf("get EndpointSlice informer: %w", err)
+	}
+	_, err = epInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { gw.OnEndpointSlice(obj.(*discoveryv1.EndpointSlice), false) },
+		UpdateFunc: func(_, obj any) { gw.OnEndpointSlice(obj.(*discoveryv1.EndpointSlice), false) },
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			if slice, ok := obj.(*discoveryv1.EndpointSlice); ok {
+				gw.OnEndpointSlice(slice, true)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("watch EndpointSlices: %w", err)
+	}
+	return nil
+}
+
+// cacheOptions watches Functions and only the EndpointSlices of function
+// Services (they carry the Service's function label).
+func cacheOptions(scheme *runtime.Scheme, namespace string) cache.Options {
+	hasFunction, _ := labels.NewRequirement(resources.FunctionLabel, selection.Exists, nil)
+	opts := cache.Options{
+		Scheme: scheme,
+		ByObject: map[client.Object]cache.ByObject{
+			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*hasFunction)},
+		},
+	}
+	if namespace != "" {
+		opts.DefaultNamespaces = map[string]cache.Config{namespace: {}}
+	}
+	return opts
+}
+
+// runIdler runs the idler, under leader election when configured.
+func runIdler(ctx context.Context, cfg Config, restCfg *rest.Config, gw *Gateway) {
+	logger := log.FromContext(ctx)
+	if !cfg.LeaderElect {
+		gw.RunIdler(ctx)
+		return
+	}
+	id := cfg.Identity
+	if id == "" {
+		id, _ = os.Hostname()
+	}
+	lock, err := resourcelock.NewFromKubeconfig(resourcelock.LeasesResourceLock, cfg.LeaderElectionNamespace,
+		"faas-gateway-idler", resourcelock.ResourceLockConfig{Identity: id}, restCfg, 10*time.Second)
+	if err != nil {
+		logger.Error(err, "Cannot elect an idler; functions will not scale to zero")
+		return
+	}
+	for ctx.Err() == nil {
+		leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+			Lock: lock, ReleaseOnCancel: true,
+			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(ctx context.Context) {
+					logger.Info("Became the idler", "identity", id)
+					gw.RunIdler(ctx)
+				},
+				OnStoppedLeading: func() { logger.Info("Stopped being the idler", "identity", id) },
+			},
+		})
+	}
+}
