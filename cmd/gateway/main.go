@@ -14,10 +14,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/minifaas/minifaas/internal/gateway"
+	"github.com/minifaas/minifaas/internal/resources"
 )
 
 func main() {
-	var cfg gateway.Config
+	cfg := gateway.Config{RunnerPort: resources.RunnerPort}
 	var devLog bool
 	cmd := &cobra.Command{
 		Use:          "gateway",

@@ -24,9 +24,9 @@ func (f *function) acquire(ctx context.Context, maxWaiting int, now func() time.
 			f.mu.Unlock()
 			return p, cold, nil
 		}
-		if f.waiting >= maxWaiting {
+		if n := f.waiting; n >= maxWaiting {
 			f.mu.Unlock()
-			return nil, cold, fmt.Errorf("%w: %d calls are already waiting for %s", ErrQueueFull, f.waiting, f.key)
+			return nil, cold, fmt.Errorf("%w: %d calls are already waiting for %s", ErrQueueFull, n, f.key)
 		}
 		if len(f.pods) == 0 {
 			cold = true
@@ -85,18 +85,23 @@ func (f *function) pickLocked() *pod {
 	return best
 }
 
+// scaleRetryBackoff is how long after a failed scale-up the next is tried.
+const scaleRetryBackoff = time.Second
+
 // maybeScaleUpLocked asks for a scale-up from zero unless one is under way,
-// the Function already wants pods, or the last attempt failed under a
-// second ago. f.mu must be held.
+// the Function already wants pods, or the last attempt failed less than
+// scaleRetryBackoff ago. f.mu must be held.
 func (f *function) maybeScaleUpLocked(now time.Time, scaleUp scaleUpRequester) {
-	if f.scaling || f.info.Load().Desired > 0 || now.Sub(f.lastScaleFailure) < time.Second {
+	if f.scaling || f.info.Load().Desired > 0 || now.Sub(f.lastScaleFailure) < scaleRetryBackoff {
 		return
 	}
 	f.scaling = true
 	scaleUp(f)
 }
 
-// scaleUpDone records the end of a scale-up request.
+// scaleUpDone records the end of a scale-up request. After a failure the
+// waiting calls are woken once the backoff has passed, so one of them
+// tries again; a single timer per function, not one per call.
 func (f *function) scaleUpDone(err error, now time.Time) {
 	if err == nil {
 		return
@@ -104,8 +109,12 @@ func (f *function) scaleUpDone(err error, now time.Time) {
 	f.mu.Lock()
 	f.scaling = false
 	f.lastScaleFailure = now
-	f.broadcastLocked()
 	f.mu.Unlock()
+	time.AfterFunc(scaleRetryBackoff, func() {
+		f.mu.Lock()
+		f.broadcastLocked()
+		f.mu.Unlock()
+	})
 }
 
 func (f *function) holdTimeoutError(ctx context.Context) error {

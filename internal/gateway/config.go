@@ -34,6 +34,8 @@ type Config struct {
 	LeaderElectionNamespace string
 	// Identity names this replica in the Lease; defaults to the host name.
 	Identity string
+	// RunnerPort is the port runner pods serve on.
+	RunnerPort int
 }
 
 // Validate reports a setting the gateway cannot run with.
@@ -49,6 +51,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--hold-timeout must be positive")
 	case c.MaxWaiting <= 0:
 		return fmt.Errorf("--max-waiting must be positive")
+	case c.RunnerPort <= 0:
+		return fmt.Errorf("runner port must be positive")
 	case c.ProbeInterval <= 0 || c.IdleCheckInterval <= 0:
 		return fmt.Errorf("--probe-interval and --idle-check-interval must be positive")
 	}

@@ -120,7 +120,7 @@ func (f *function) probe(ctx context.Context, client *http.Client, ip string, in
 		delete(f.endpoints.probing, ip)
 		f.mu.Unlock()
 	}()
-	url := "http://" + podAddr(ip) + resources.ReadyPath
+	url := "http://" + podAddr(ip, f.port) + resources.ReadyPath
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
 		f.mu.Lock()

@@ -53,6 +53,7 @@ type pod struct {
 // ready pods, and the calls in flight and waiting.
 type function struct {
 	key  types.NamespacedName
+	port int // the runner port of its pods
 	info atomic.Pointer[functionInfo]
 
 	mu sync.Mutex
@@ -77,9 +78,10 @@ type function struct {
 	endpoints endpointSet
 }
 
-func newFunction(key types.NamespacedName, info *functionInfo, now time.Time) *function {
+func newFunction(key types.NamespacedName, port int, info *functionInfo, now time.Time) *function {
 	f := &function{
 		key:          key,
+		port:         port,
 		pods:         map[string]*pod{},
 		changed:      make(chan struct{}),
 		lastActivity: now,
@@ -103,7 +105,7 @@ func (f *function) setPodsLocked(ips []string) {
 	for _, ip := range ips {
 		p, ok := f.pods[ip]
 		if !ok {
-			p = &pod{ip: ip, addr: podAddr(ip)}
+			p = &pod{ip: ip, addr: podAddr(ip, f.port)}
 		}
 		next[ip] = p
 		order = append(order, p)
@@ -118,6 +120,6 @@ func (f *function) setPodsLocked(ips []string) {
 	}
 }
 
-func podAddr(ip string) string {
-	return net.JoinHostPort(ip, strconv.Itoa(resources.RunnerPort))
+func podAddr(ip string, port int) string {
+	return net.JoinHostPort(ip, strconv.Itoa(port))
 }

@@ -57,7 +57,7 @@ func (g *Gateway) OnFunction(fn *faasv1.Function) {
 	g.mu.Lock()
 	f, ok := g.fns[key]
 	if !ok {
-		f = newFunction(key, info, g.now())
+		f = newFunction(key, g.cfg.RunnerPort, info, g.now())
 		g.fns[key] = f
 	}
 	g.mu.Unlock()

@@ -61,7 +61,7 @@ func (g *Gateway) scaleDownIfIdle(ctx context.Context, f *function) {
 		return
 	}
 	for _, ip := range ips {
-		st, err := g.stats(ctx, ip)
+		st, err := g.stats(ctx, podAddr(ip, f.port))
 		if err != nil {
 			g.log.V(1).Info("Not scaling down: a pod did not report its calls", "function", f.key, "pod", ip, "error", err.Error())
 			return
@@ -81,11 +81,11 @@ func (g *Gateway) scaleDownIfIdle(ctx context.Context, f *function) {
 	}
 }
 
-func (g *Gateway) stats(ctx context.Context, ip string) (podStats, error) {
+func (g *Gateway) stats(ctx context.Context, addr string) (podStats, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	var st podStats
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+podAddr(ip)+resources.StatsPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+resources.StatsPath, nil)
 	if err != nil {
 		return st, err
 	}

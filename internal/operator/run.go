@@ -48,6 +48,8 @@ func Run(ctx context.Context, cfg Config) error {
 		LeaderElection:          cfg.LeaderElect,
 		LeaderElectionID:        "faas-operator.faas.example.com",
 		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
+		// A stopping operator hands over at once instead of after the lease expires.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -89,7 +91,6 @@ func cacheOptions(namespace string) cache.Options {
 	}
 	return opts
 }
-
 
 func orAll(ns string) string {
 	if ns == "" {
