@@ -55,6 +55,9 @@ type function struct {
 	key  types.NamespacedName
 	port int // the runner port of its pods
 	info atomic.Pointer[functionInfo]
+	// exists is false until the Function itself is seen: its endpoints may
+	// be known first.
+	exists atomic.Bool
 
 	mu sync.Mutex
 	// pods are the ready pods by IP; order is their round-robin order.

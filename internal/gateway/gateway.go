@@ -47,28 +47,35 @@ func New(bg context.Context, cfg Config, scaler Scaler, metrics *Metrics, log lo
 func (g *Gateway) lookup(key types.NamespacedName) *function {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
-	return g.fns[key]
+	if f := g.fns[key]; f != nil && f.exists.Load() {
+		return f
+	}
+	return nil
+}
+
+// entry returns the state kept for key, making it if needed: an
+// EndpointSlice may arrive before its Function.
+func (g *Gateway) entry(key types.NamespacedName) *function {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f, ok := g.fns[key]
+	if !ok {
+		f = newFunction(key, g.cfg.RunnerPort, &functionInfo{Concurrency: 1}, g.now())
+		g.fns[key] = f
+	}
+	return f
 }
 
 // OnFunction records a created or updated Function.
 func (g *Gateway) OnFunction(fn *faasv1.Function) {
-	key := types.NamespacedName{Namespace: fn.Namespace, Name: fn.Name}
-	info := infoOf(fn)
-	g.mu.Lock()
-	f, ok := g.fns[key]
-	if !ok {
-		f = newFunction(key, g.cfg.RunnerPort, info, g.now())
-		g.fns[key] = f
-	}
-	g.mu.Unlock()
-	if ok {
-		f.info.Store(info)
-		// Waiting calls re-check: the function may now need a scale-up
-		// (scaled to zero meanwhile) or have a new concurrency.
-		f.mu.Lock()
-		f.broadcastLocked()
-		f.mu.Unlock()
-	}
+	f := g.entry(types.NamespacedName{Namespace: fn.Namespace, Name: fn.Name})
+	f.info.Store(infoOf(fn))
+	f.exists.Store(true)
+	// Waiting calls re-check: the function may now need a scale-up (scaled
+	// to zero meanwhile) or have a new concurrency.
+	f.mu.Lock()
+	f.broadcastLocked()
+	f.mu.Unlock()
 }
 
 // OnFunctionDeleted forgets a Function; calls waiting for it time out.
@@ -84,10 +91,7 @@ func (g *Gateway) OnEndpointSlice(slice *discoveryv1.EndpointSlice, deleted bool
 	if name == "" {
 		return
 	}
-	f := g.lookup(types.NamespacedName{Namespace: slice.Namespace, Name: name})
-	if f == nil {
-		return
-	}
+	f := g.entry(types.NamespacedName{Namespace: slice.Namespace, Name: name})
 	var addrs []endpointAddr
 	if !deleted {
 		addrs = addrsOf(slice)

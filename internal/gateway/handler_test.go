@@ -190,6 +190,19 @@ func TestErrorsAreJSONWithTheRightStatus(t *testing.T) {
 	}
 }
 
+func TestEndpointsSeenBeforeTheirFunctionAreKept(t *testing.T) {
+	_, port := runnerStub(t)
+	gw, h := newTestGateway(t, port, &fakeScaler{replicas: map[types.NamespacedName]int32{}})
+	gw.OnEndpointSlice(slice("hello", true, "127.0.0.1"), false)
+	if rec := do(h, "GET", "/invoke/hello", "", nil); rec.Code != 404 {
+		t.Errorf("before its Function is known: %d, want 404", rec.Code)
+	}
+	gw.OnFunction(testFunction("hello"))
+	if rec := do(h, "GET", "/invoke/hello", "", nil); rec.Code != 200 {
+		t.Errorf("after: %d %s, want 200 from the pod seen first", rec.Code, rec.Body)
+	}
+}
+
 func TestChunkedBodyOverLimitIs413(t *testing.T) {
 	_, port := runnerStub(t)
 	gw, _ := newTestGateway(t, port, &fakeScaler{replicas: map[types.NamespacedName]int32{}})

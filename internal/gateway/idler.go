@@ -32,7 +32,9 @@ func (g *Gateway) RunIdler(ctx context.Context) {
 		g.mu.RLock()
 		fns := make([]*function, 0, len(g.fns))
 		for _, f := range g.fns {
-			fns = append(fns, f)
+			if f.exists.Load() {
+				fns = append(fns, f)
+			}
 		}
 		g.mu.RUnlock()
 		for _, f := range fns {

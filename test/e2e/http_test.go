@@ -8,13 +8,18 @@ import (
 	"strings"
 )
 
-// call makes one request and returns its status and body.
+// call makes one request on a new connection and returns its status and body.
 func call(method, url, body string) (int, string, error) {
+	return callWith(httpClient, method, url, body)
+}
+
+// callWith makes one request with client c.
+func callWith(c *http.Client, method, url, body string) (int, string, error) {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		return 0, "", err
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, "", err
 	}

@@ -20,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
@@ -35,9 +36,10 @@ const (
 
 var (
 	k8s      client.Client
+	restCfg  *rest.Config
 	repoRoot string
-	// operatorBin is the operator built for running out of cluster.
-	operatorBin string
+	// operatorBin and gatewayBin are built for running out of cluster.
+	operatorBin, gatewayBin string
 )
 
 func TestMain(m *testing.M) {
@@ -60,6 +62,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	cfg.QPS, cfg.Burst = 200, 400
+	restCfg = cfg
 	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		fmt.Fprintln(os.Stderr, "create client:", err)
 		return 1
@@ -78,11 +81,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	operatorBin = filepath.Join(dir, "operator")
-	build := exec.Command("go", "build", "-o", operatorBin, "./cmd/operator")
+	operatorBin, gatewayBin = filepath.Join(dir, "operator"), filepath.Join(dir, "gateway")
+	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/operator", "./cmd/gateway")
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintln(os.Stderr, "build operator:", err, string(out))
+		fmt.Fprintln(os.Stderr, "build operator and gateway:", err, string(out))
 		return 1
 	}
 	return m.Run()

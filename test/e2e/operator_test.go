@@ -117,6 +117,7 @@ func waitAnswer(t *testing.T, url, want string, timeout time.Duration) {
 }
 
 func TestFunctionLifecycle(t *testing.T) {
+	withoutInClusterOperator(t)
 	ns := newNamespace(t, "fn")
 	startOperator(t, ns)
 	ctx := context.Background()
@@ -237,6 +238,7 @@ func callContinuously(t *testing.T, url string) (calls func() int, failures func
 }
 
 func TestSamples(t *testing.T) {
+	withoutInClusterOperator(t)
 	ns := newNamespace(t, "samples")
 	startOperator(t, ns)
 	for _, s := range []string{"echo", "status", "wordcount"} {
@@ -277,9 +279,7 @@ func TestSamples(t *testing.T) {
 }
 
 func TestOperatorInCluster(t *testing.T) {
-	kubectl(t, "apply", "--server-side", "-k", filepath.Join(repoRoot, "config", "operator"))
-	t.Cleanup(func() { _, _ = kubectlRun("delete", "deployment", "faas-operator", "-n", "faas-system", "--wait") })
-	kubectl(t, "rollout", "status", "deployment/faas-operator", "-n", "faas-system", "--timeout=90s")
+	ensurePlatform(t)
 
 	ns := newNamespace(t, "incluster")
 	kubectl(t, "apply", "-n", ns, "-f", filepath.Join(repoRoot, "config", "samples", "function-hello.yaml"))

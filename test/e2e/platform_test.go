@@ -1,0 +1,100 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+var platformOnce sync.Once
+
+// ensurePlatform deploys the operator and the gateway in the cluster from
+// config/ (as the README does) and returns the gateway's in-cluster URL.
+func ensurePlatform(t *testing.T) string {
+	t.Helper()
+	platformOnce.Do(func() {
+		kubectl(t, "apply", "--server-side", "--force-conflicts", "-k", filepath.Join(repoRoot, "config", "operator"))
+		kubectl(t, "apply", "--server-side", "--force-conflicts", "-k", filepath.Join(repoRoot, "config", "gateway"))
+	})
+	kubectl(t, "scale", "deployment/faas-operator", "-n", "faas-system", "--replicas=1")
+	kubectl(t, "rollout", "status", "deployment/faas-operator", "-n", "faas-system", "--timeout=90s")
+	kubectl(t, "rollout", "status", "deployment/faas-gateway", "-n", "faas-system", "--timeout=90s")
+	var svc corev1.Service
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "faas-system", Name: "faas-gateway"}, &svc); err != nil {
+		t.Fatalf("get gateway Service: %v", err)
+	}
+	url := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "8000")
+	eventually(t, 30*time.Second, "gateway answers /readyz", func() error {
+		_, err := get(url + "/readyz")
+		return err
+	})
+	return url
+}
+
+// withoutInClusterOperator stops the in-cluster operator, if deployed, for
+// a test that runs its own operator out of cluster, and restores it after.
+func withoutInClusterOperator(t *testing.T) {
+	t.Helper()
+	if _, err := kubectlRun("get", "deployment/faas-operator", "-n", "faas-system"); err != nil {
+		return
+	}
+	kubectl(t, "scale", "deployment/faas-operator", "-n", "faas-system", "--replicas=0")
+	eventually(t, 60*time.Second, "in-cluster operator stopped", func() error {
+		out, _ := kubectlRun("get", "pods", "-n", "faas-system", "-l", "app.kubernetes.io/name=faas-operator", "-o", "name")
+		if out != "" {
+			return fmt.Errorf("still running: %s", out)
+		}
+		return nil
+	})
+	t.Cleanup(func() { _, _ = kubectlRun("scale", "deployment/faas-operator", "-n", "faas-system", "--replicas=1") })
+}
+
+// startGateway runs a gateway out of cluster with extra flags, limited to
+// namespace ns, and returns its URL; it is stopped when the test ends.
+func startGateway(t *testing.T, ns string, flags ...string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	logPath := filepath.Join(t.TempDir(), "gateway.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--namespace", ns, "--default-namespace", ns, "--listen", "127.0.0.1:" + strconv.Itoa(port)}, flags...)
+	cmd := exec.Command(gatewayBin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start gateway: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logFile.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("gateway log:\n%s", b)
+		}
+	})
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	eventually(t, 30*time.Second, "gateway up", func() error {
+		_, err := get(url + "/readyz")
+		return err
+	})
+	return url
+}
