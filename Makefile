@@ -45,6 +45,16 @@ vet: ## Run go vet.
 build: ## Build the operator and gateway binaries into bin/.
 	go build -o $(LOCALBIN)/ ./cmd/...
 
+.PHONY: build-linux
+build-linux: ## Build static linux binaries into bin/linux/, the Go images' build context.
+	CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/linux/ ./cmd/gateway ./cmd/operator
+
+##@ Demo
+
+.PHONY: demo
+demo: ## Run the whole demo: local cluster, images, CRD, operator, gateway, hello from zero.
+	hack/demo.sh
+
 ##@ Test
 
 .PHONY: test
