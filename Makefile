@@ -72,6 +72,11 @@ test-python: ## The Python runner's unittest suite.
 test-e2e: cluster-up images-load ## End-to-end tests on the real local cluster.
 	KUBECONFIG=$(KUBECONFIG_LOCAL) PATH="$$($(CLUSTER) bin):$$PATH" go test -tags e2e -count=1 -timeout 40m -v ./test/e2e/... 2>&1 | tee /tmp/minifaas-e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|_test.go'
 
+.PHONY: bench
+bench: cluster-up images-load ## Benchmarks on the local cluster: warm calls, cold starts, burst (ratios vs baselines).
+	command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light; }
+	KUBECONFIG=$(KUBECONFIG_LOCAL) PATH="$$($(CLUSTER) bin):$$PATH" go test -tags 'e2e bench' -count=1 -timeout 30m -v -run 'TestBench' ./test/e2e/... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+
 ##@ Local cluster and images
 
 .PHONY: cluster-up

@@ -1,0 +1,315 @@
+//go:build e2e && bench
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+)
+
+// The measurements of `make bench`. Every number is reported next to a
+// baseline measured in the same run, as a ratio; nothing here asserts a
+// time, only that every call was answered.
+
+type dist []time.Duration
+
+func (d dist) pct(p float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func (d dist) String() string {
+	return fmt.Sprintf("p50 %8s  p99 %8s  max %8s  (n=%d)", round(d.pct(0.5)), round(d.pct(0.99)), round(d.pct(1)), len(d))
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > 100*time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d > time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+func ratio(a, b time.Duration) string { return fmt.Sprintf("%.2f×", float64(a)/float64(b)) }
+
+var benchClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+
+func mustOK(t *testing.T, url string) {
+	t.Helper()
+	resp, err := benchClient.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+}
+
+// latencies makes n sequential calls on a kept-alive connection.
+func latencies(t *testing.T, url string, n int) dist {
+	for range 200 {
+		mustOK(t, url) // warm up connections and caches
+	}
+	out := make(dist, 0, n)
+	for range n {
+		start := time.Now()
+		mustOK(t, url)
+		out = append(out, time.Since(start))
+	}
+	return out
+}
+
+// throughput runs workers calling url for d and returns calls per second.
+func throughput(t *testing.T, url string, workers int, d time.Duration) float64 {
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				mustOK(t, url)
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+func podIP(t *testing.T, ns string, labels map[string]string) string {
+	t.Helper()
+	var ip string
+	eventually(t, 60*time.Second, "a running pod", func() error {
+		var pods corev1.PodList
+		if err := k8s.List(context.Background(), &pods, client.InNamespace(ns), client.MatchingLabels(labels)); err != nil {
+			return err
+		}
+		for _, p := range pods.Items {
+			if p.Status.PodIP != "" && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+				ip = p.Status.PodIP
+				return nil
+			}
+		}
+		return fmt.Errorf("none yet")
+	})
+	return ip
+}
+
+// startNginx runs nginx as a keep-alive reverse proxy to upstream.
+func startNginx(t *testing.T, upstream string) string {
+	t.Helper()
+	if _, err := exec.LookPath("nginx"); err != nil {
+		t.Fatal("nginx is not installed: apt-get install nginx-light (make bench does)")
+	}
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	conf := fmt.Sprintf(`worker_processes 1; daemon off; pid %[1]s/nginx.pid; error_log %[1]s/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s; proxy_temp_path %[1]s;
+  upstream fn { server %[2]s; keepalive 256; }
+  server {
+    listen 127.0.0.1:%[3]d;
+    location / { proxy_pass http://fn; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}`, dir, upstream, port)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("nginx", "-e", filepath.Join(dir, "error.log"), "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start nginx: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	eventually(t, 10*time.Second, "nginx up", func() error { _, err := get(url + "/"); return err })
+	return url
+}
+
+func TestBenchWarmCalls(t *testing.T) {
+	ensurePlatform(t)
+	ns := newNamespace(t, "bench-warm")
+	createFunction(t, ns, "warm", helloCode, func(f *faasv1.Function) { f.Spec.Concurrency = 100 })
+	kubectl(t, "scale", "fn/warm", "-n", ns, "--replicas=1")
+	waitReady(t, ns, "warm", faasv1.ReasonAvailable, 60*time.Second)
+	pod := podIP(t, ns, map[string]string{"faas.example.com/function": "warm"})
+	gwPod := podIP(t, "faas-system", map[string]string{"app.kubernetes.io/name": "faas-gateway"})
+
+	targets := []struct{ name, url string }{
+		{"direct to the pod IP (baseline)", "http://" + net.JoinHostPort(pod, "8080") + "/"},
+		{"through the gateway (pod IP)", "http://" + net.JoinHostPort(gwPod, "8000") + "/invoke/warm." + ns},
+		{"through nginx (reverse proxy)", startNginx(t, net.JoinHostPort(pod, "8080")) + "/"},
+	}
+	var lat []dist
+	var rps []float64
+	for _, tg := range targets {
+		lat = append(lat, latencies(t, tg.url, 3000))
+		rps = append(rps, throughput(t, tg.url, 16, 3*time.Second))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nWarm calls to one runner pod (3000 sequential; throughput: 16 clients for 3 s)\n")
+	for i, tg := range targets {
+		fmt.Fprintf(&b, "  %-34s %s  %7.0f calls/s\n", tg.name, lat[i], rps[i])
+	}
+	fmt.Fprintf(&b, "  gateway vs direct: p50 %s  p99 %s  throughput %.2f×\n", ratio(lat[1].pct(.5), lat[0].pct(.5)), ratio(lat[1].pct(.99), lat[0].pct(.99)), rps[1]/rps[0])
+	fmt.Fprintf(&b, "  gateway vs nginx:  p50 %s  p99 %s  throughput %.2f×\n", ratio(lat[1].pct(.5), lat[2].pct(.5)), ratio(lat[1].pct(.99), lat[2].pct(.99)), rps[1]/rps[2])
+	t.Log(b.String())
+}
+
+// scaleTo sets a Function's replicas through its scale subresource, as
+// `kubectl scale` does, and for 0 waits until none of its pods is left.
+func scaleTo(t *testing.T, ns, name string, n int32) {
+	t.Helper()
+	fn := &faasv1.Function{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	scale := &autoscalingv1.Scale{}
+	if err := k8s.SubResource("scale").Get(context.Background(), fn, scale); err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = n
+	if err := k8s.SubResource("scale").Update(context.Background(), fn, client.WithSubResourceBody(scale)); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		eventually(t, 60*time.Second, "no pod left", func() error {
+			if k := len(functionPods(t, ns, name)); k > 0 {
+				return fmt.Errorf("%d pods", k)
+			}
+			return nil
+		})
+	}
+}
+
+func TestBenchColdStart(t *testing.T) {
+	gw := ensurePlatform(t)
+	ns := newNamespace(t, "bench-cold")
+	const runs = 20
+	long := func(f *faasv1.Function) { f.Spec.IdleTimeoutSeconds = 3600 }
+	createFunction(t, ns, "cold", helloCode, long)
+	createFunction(t, ns, "bare", helloCode, long)
+
+	// Function applied → its Deployment exists.
+	var applied dist
+	for i := range 10 {
+		name := fmt.Sprintf("apply-%d", i)
+		start := time.Now()
+		fn := &faasv1.Function{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: faasv1.FunctionSpec{Code: helloCode}}
+		if err := k8s.Create(context.Background(), fn); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "Deployment created", func() error {
+			return k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "fn-" + name + "-deploy"}, &appsv1.Deployment{})
+		})
+		applied = append(applied, time.Since(start))
+	}
+
+	// Baseline: a bare scale 0→1 (what `kubectl scale` does), then polling
+	// the new pod's IP until it answers.
+	var bare dist
+	for range runs {
+		scaleTo(t, ns, "bare", 0)
+		start := time.Now()
+		scaleTo(t, ns, "bare", 1)
+		eventually(t, 60*time.Second, "bare pod answers", func() error {
+			for _, p := range functionPods(t, ns, "bare") {
+				if p.Status.PodIP != "" {
+					if _, err := get("http://" + net.JoinHostPort(p.Status.PodIP, "8080") + "/"); err == nil {
+						return nil
+					}
+				}
+			}
+			return fmt.Errorf("not yet")
+		})
+		bare = append(bare, time.Since(start))
+	}
+
+	// Through the gateway: the first call to the function at zero.
+	var viaGateway dist
+	for range runs {
+		scaleTo(t, ns, "cold", 0)
+		time.Sleep(200 * time.Millisecond) // let the gateway's informer see zero
+		start := time.Now()
+		mustOK(t, gw+"/invoke/cold."+ns)
+		viaGateway = append(viaGateway, time.Since(start))
+	}
+	t.Logf("\nCold start, Deployment path (%d runs each)\n  Function applied → Deployment created  %s\n  bare scale 0→1 → first answer on pod IP %s\n  first call through the gateway at zero   %s\n  gateway vs bare: p50 %s  p99 %s",
+		runs, applied, bare, viaGateway, ratio(viaGateway.pct(.5), bare.pct(.5)), ratio(viaGateway.pct(.99), bare.pct(.99)))
+}
+
+func TestBenchBurstAtZero(t *testing.T) {
+	gw := ensurePlatform(t)
+	ns := newNamespace(t, "bench-burst")
+	createFunction(t, ns, "burst", helloCode)
+	replicas := watchReplicas(t, ns, "fn-burst-deploy")
+	eventually(t, 10*time.Second, "watch started", func() error {
+		if len(replicas()) == 0 {
+			return fmt.Errorf("no event yet")
+		}
+		return nil
+	})
+	const n = 1000
+	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	var mu sync.Mutex
+	var lat dist
+	errs := 0
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-gate
+			start := time.Now()
+			resp, err := c.Get(gw + "/invoke/burst." + ns)
+			ok := err == nil && resp.StatusCode == 200
+			if err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !ok {
+				errs++
+				return
+			}
+			lat = append(lat, time.Since(start))
+		})
+	}
+	close(gate)
+	wg.Wait()
+	time.Sleep(time.Second)
+	transitions := replicas()
+	t.Logf("\nBurst: %d concurrent calls to a function at zero\n  errors %d, Deployment replicas went %v, latency %s", n, errs, transitions, lat)
+	if errs > 0 || len(transitions) != 2 {
+		t.Errorf("want every call answered and one 0→1 transition")
+	}
+}
