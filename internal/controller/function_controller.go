@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -9,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -133,12 +135,18 @@ func (r *FunctionReconciler) functionPods(ctx context.Context, fn *faasv1.Functi
 	return pods.Items, nil
 }
 
-// patchStatus writes the status when it changed since original.
+// patchStatus writes the status when it changed since original. The whole
+// status is sent, zero counts included, so `kubectl get fn` shows 0 rather
+// than nothing; the operator is the status' only writer.
 func (r *FunctionReconciler) patchStatus(ctx context.Context, original, fn *faasv1.Function) error {
 	if equality.Semantic.DeepEqual(original.Status, fn.Status) {
 		return nil
 	}
-	if err := r.Status().Patch(ctx, fn, client.MergeFrom(original)); err != nil {
+	patch, err := json.Marshal(map[string]any{"status": fn.Status})
+	if err != nil {
+		return fmt.Errorf("encode status of function %s: %w", fn.Name, err)
+	}
+	if err := r.Status().Patch(ctx, fn, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("patch status of function %s: %w", fn.Name, err)
 	}
 	return nil

@@ -272,12 +272,6 @@ func TestBenchBurstAtZero(t *testing.T) {
 	ns := newNamespace(t, "bench-burst")
 	createFunction(t, ns, "burst", helloCode)
 	replicas := watchReplicas(t, ns, "fn-burst-deploy")
-	eventually(t, 10*time.Second, "watch started", func() error {
-		if len(replicas()) == 0 {
-			return fmt.Errorf("no event yet")
-		}
-		return nil
-	})
 	const n = 1000
 	c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 	var mu sync.Mutex

@@ -80,7 +80,8 @@ func TestGatewaySeedFlow(t *testing.T) {
 	}
 }
 
-// watchReplicas records every spec.replicas value the Deployment takes.
+// watchReplicas records every spec.replicas value the Deployment takes,
+// from the value it has now on.
 func watchReplicas(t *testing.T, ns, name string) func() []int32 {
 	t.Helper()
 	var list appsv1.DeploymentList
@@ -104,11 +105,18 @@ func watchReplicas(t *testing.T, ns, name string) func() []int32 {
 		}
 	}()
 	t.Cleanup(w.Stop)
-	return func() []int32 {
+	replicas := func() []int32 {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]int32(nil), seen...)
 	}
+	eventually(t, 10*time.Second, "watch started", func() error {
+		if len(replicas()) == 0 {
+			return fmt.Errorf("no event yet")
+		}
+		return nil
+	})
+	return replicas
 }
 
 func k8sWatch(ns, name string, list client.ObjectList) (watch.Interface, error) {
@@ -151,12 +159,6 @@ func TestGatewayBurstAtZeroScalesUpExactlyOnce(t *testing.T) {
 	ns := newNamespace(t, "burst")
 	createFunction(t, ns, "burst", helloCode)
 	replicas := watchReplicas(t, ns, "fn-burst-deploy")
-	eventually(t, 10*time.Second, "watch started", func() error {
-		if len(replicas()) == 0 {
-			return fmt.Errorf("no event yet")
-		}
-		return nil
-	})
 
 	start := time.Now()
 	codes := burst(t, gw+"/invoke/burst."+ns, 1000)

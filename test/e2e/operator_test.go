@@ -26,16 +26,23 @@ import (
 // laptop, limited to namespace ns; it is stopped when the test ends.
 func startOperator(t *testing.T, ns string) {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), "operator.log")
+	startProcess(t, "operator", operatorBin, "--namespace", ns, "--python-image", runnerImage,
+		"--health-probe-bind-address", "0", "--metrics-bind-address", "0")
+}
+
+// startProcess runs bin with args, logging to <name>.log in the test's temp
+// dir (shown when the test fails), and kills it when the test ends.
+func startProcess(t *testing.T, name, bin string, args ...string) {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(operatorBin, "--namespace", ns, "--python-image", runnerImage,
-		"--health-probe-bind-address", "0", "--metrics-bind-address", "0")
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start operator: %v", err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
@@ -43,7 +50,7 @@ func startOperator(t *testing.T, ns string) {
 		logFile.Close()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
-			t.Logf("operator log:\n%s", b)
+			t.Logf("%s log:\n%s", name, b)
 		}
 	})
 }

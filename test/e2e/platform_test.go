@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -71,26 +69,8 @@ func startGateway(t *testing.T, ns string, flags ...string) string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	logPath := filepath.Join(t.TempDir(), "gateway.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
 	args := append([]string{"--namespace", ns, "--default-namespace", ns, "--listen", "127.0.0.1:" + strconv.Itoa(port)}, flags...)
-	cmd := exec.Command(gatewayBin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start gateway: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logFile.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("gateway log:\n%s", b)
-		}
-	})
+	startProcess(t, "gateway", gatewayBin, args...)
 	url := "http://127.0.0.1:" + strconv.Itoa(port)
 	eventually(t, 30*time.Second, "gateway up", func() error {
 		_, err := get(url + "/readyz")
