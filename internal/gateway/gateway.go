@@ -10,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/resources"
@@ -113,7 +114,15 @@ func (g *Gateway) requestScaleUp(f *function) {
 	go func() {
 		ctx, cancel := context.WithTimeout(g.bg, 10*time.Second)
 		defer cancel()
-		from, changed, err := g.scaler.ScaleIf(ctx, f.key, 1, func(cur int32) bool { return cur < 1 })
+		var from int32
+		var changed bool
+		// Another gateway replica scaling the same function at once makes
+		// this one conflict; re-reading then finds the replica it asked for.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			var err error
+			from, changed, err = g.scaler.ScaleIf(ctx, f.key, 1, func(cur int32) bool { return cur < 1 })
+			return err
+		})
 		if err != nil {
 			g.log.Error(err, "Failed to scale function from zero", "function", f.key)
 		} else if changed {
