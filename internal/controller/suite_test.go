@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -24,7 +26,10 @@ import (
 // etcd, without controllers or kubelet) that the reconciler runs against.
 var k8s client.Client
 
-const testImage = "faas-python-runner:test"
+const (
+	testImage       = "faas-python-runner:test"
+	systemNamespace = "faas-system"
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
@@ -67,6 +72,14 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "set up reconciler:", err)
 		return 1
 	}
+	pools := &RuntimePoolReconciler{
+		Client: mgr.GetClient(), Scheme: scheme, Images: r.Images,
+		SystemNamespace: systemNamespace, APIReader: mgr.GetAPIReader(),
+	}
+	if err := pools.SetupWithManager(mgr); err != nil {
+		fmt.Fprintln(os.Stderr, "set up pool reconciler:", err)
+		return 1
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -77,6 +90,10 @@ func runSuite(m *testing.M) int {
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "create client:", err)
+		return 1
+	}
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}}); err != nil {
+		fmt.Fprintln(os.Stderr, "create system namespace:", err)
 		return 1
 	}
 	return m.Run()

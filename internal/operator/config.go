@@ -23,6 +23,9 @@ type Config struct {
 	LeaderElect bool
 	// LeaderElectionNamespace holds the leader election Lease.
 	LeaderElectionNamespace string
+	// SystemNamespace is the platform's namespace, where the pool key
+	// Secret shared with the gateway lives.
+	SystemNamespace string
 }
 
 // Images returns the runner image of each runtime.

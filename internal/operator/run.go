@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -63,6 +62,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Function controller: %w", err)
 	}
+	pools := &controller.RuntimePoolReconciler{
+		Client: mgr.GetClient(), Scheme: scheme, Images: cfg.Images(),
+		SystemNamespace: cfg.SystemNamespace, APIReader: mgr.GetAPIReader(),
+	}
+	if err := pools.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up RuntimePool controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("add health check: %w", err)
 	}
@@ -73,17 +79,16 @@ func Run(ctx context.Context, cfg Config) error {
 	return mgr.Start(ctx)
 }
 
-// cacheOptions watches only what the operator needs: Functions, the objects
-// it made (by label) and function pods, in one namespace or all.
+// cacheOptions watches only what the operator needs: Functions, pools and
+// the objects and pods it made (by label), in one namespace or all.
 func cacheOptions(namespace string) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{resources.ManagedByLabel: resources.ManagedBy})
-	hasFunction, _ := labels.NewRequirement(resources.FunctionLabel, selection.Exists, nil)
 	opts := cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}:  {Label: managed},
 			&corev1.Service{}:    {Label: managed},
 			&appsv1.Deployment{}: {Label: managed},
-			&corev1.Pod{}:        {Label: labels.NewSelector().Add(*hasFunction)},
+			&corev1.Pod{}:        {Label: managed},
 		},
 	}
 	if namespace != "" {

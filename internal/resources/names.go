@@ -15,6 +15,16 @@ const (
 	// ManagedBy is ManagedByLabel's value.
 	ManagedBy = "faas-operator"
 
+	// PoolLabel names the RuntimePool a pool pod was made by.
+	PoolLabel = "faas.example.com/pool"
+	// PoolStateLabel is PoolIdle on a pool pod waiting to be claimed and
+	// PoolSpecialized once the gateway has given it a function.
+	PoolStateLabel  = "faas.example.com/pool-state"
+	PoolIdle        = "idle"
+	PoolSpecialized = "specialized"
+	// RuntimeLabel is the runtime of a pool pod.
+	RuntimeLabel = "faas.example.com/runtime"
+
 	// CodeHashAnnotation on the pod template rolls the pods when the code changes.
 	CodeHashAnnotation = "faas.example.com/code-hash"
 
@@ -28,6 +38,8 @@ const (
 	ReadyPath = "/_/ready"
 	// StatsPath is where a runner reports its calls in flight and idle time.
 	StatsPath = "/_/stats"
+	// SpecializePath is where a pool runner takes its one specialization.
+	SpecializePath = "/_/specialize"
 )
 
 // DeploymentName is the name of the Function's Deployment.

@@ -34,13 +34,26 @@ func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
 		{Name: "FAAS_CODE_PATH", Value: CodeDir + "/" + CodeFile},
 		{Name: "FAAS_TIMEOUT_SECONDS", Value: strconv.Itoa(int(fn.Spec.TimeoutSeconds))},
 		{Name: "FAAS_CONCURRENCY", Value: strconv.Itoa(int(fn.Spec.Concurrency))},
-		{Name: "FAAS_PORT", Value: strconv.Itoa(RunnerPort)},
 	}
 	env = append(env, fn.Spec.Env...)
+	spec := runnerPodSpec(image, env, fn.Spec.Resources, int64(fn.Spec.TimeoutSeconds))
+	c := &spec.Containers[0]
+	c.VolumeMounts = append([]corev1.VolumeMount{{Name: "code", MountPath: CodeDir, ReadOnly: true}}, c.VolumeMounts...)
+	spec.Volumes = append([]corev1.Volume{{Name: "code", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(fn)},
+	}}}}, spec.Volumes...)
+	return spec
+}
+
+// runnerPodSpec is what every runner pod has, function or pool: the image,
+// env, a readiness probe on the runner, a drain before SIGTERM, an
+// in-memory /tmp and the locked-down security context.
+func runnerPodSpec(image string, env []corev1.EnvVar, res corev1.ResourceRequirements, callTimeoutSeconds int64) corev1.PodSpec {
+	env = append([]corev1.EnvVar{{Name: "FAAS_PORT", Value: strconv.Itoa(RunnerPort)}}, env...)
 	return corev1.PodSpec{
 		AutomountServiceAccountToken:  ptr.To(false),
 		EnableServiceLinks:            ptr.To(false),
-		TerminationGracePeriodSeconds: ptr.To(int64(fn.Spec.TimeoutSeconds) + drainSeconds + 5),
+		TerminationGracePeriodSeconds: ptr.To(callTimeoutSeconds + drainSeconds + 5),
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot:   ptr.To(true),
 			RunAsUser:      ptr.To(int64(runnerUID)),
@@ -53,7 +66,7 @@ func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
 			ImagePullPolicy: corev1.PullIfNotPresent,
 			Env:             env,
 			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: RunnerPort, Protocol: corev1.ProtocolTCP}},
-			Resources:       fn.Spec.Resources,
+			Resources:       res,
 			ReadinessProbe: &corev1.Probe{
 				ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 					Path: ReadyPath, Port: intstr.FromString("http"),
@@ -73,15 +86,9 @@ func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
 				ReadOnlyRootFilesystem:   ptr.To(true),
 				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			},
-			VolumeMounts: []corev1.VolumeMount{
-				{Name: "code", MountPath: CodeDir, ReadOnly: true},
-				{Name: "tmp", MountPath: "/tmp"},
-			},
+			VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 		}},
 		Volumes: []corev1.Volume{
-			{Name: "code", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-				LocalObjectReference: corev1.LocalObjectReference{Name: ConfigMapName(fn)},
-			}}},
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 				Medium: corev1.StorageMediumMemory, SizeLimit: resource.NewQuantity(64<<20, resource.BinarySI),
 			}}},

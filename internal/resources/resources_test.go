@@ -165,3 +165,36 @@ func TestNamesFitDNSLabels(t *testing.T) {
 		}
 	}
 }
+
+func TestMakePoolPod(t *testing.T) {
+	pool := &faasv1.RuntimePool{
+		ObjectMeta: metav1.ObjectMeta{Name: "python", Namespace: "ns"},
+		Spec:       faasv1.RuntimePoolSpec{Runtime: faasv1.RuntimePython, Size: ptr.To[int32](2)},
+	}
+	pod := MakePoolPod(pool, "pool-python-abcde", "runner:1", "cafe")
+	if pod.Labels[PoolLabel] != "python" || pod.Labels[PoolStateLabel] != PoolIdle || pod.Labels[RuntimeLabel] != "python" {
+		t.Errorf("labels = %v", pod.Labels)
+	}
+	if _, ok := pod.Labels[FunctionLabel]; ok {
+		t.Error("an idle pool pod belongs to no function")
+	}
+	if pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Error("a pool pod must never restart into an empty runner")
+	}
+	env := map[string]string{}
+	for _, e := range pod.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	if env["FAAS_MODE"] != "pool" || env["FAAS_SPECIALIZE_TOKEN_SHA256"] != "cafe" {
+		t.Errorf("env = %v", env)
+	}
+	for _, v := range pod.Spec.Volumes {
+		if v.ConfigMap != nil {
+			t.Errorf("a pool pod mounts no code, got volume %s", v.Name)
+		}
+	}
+	c := pod.Spec.Containers[0]
+	if !*c.SecurityContext.ReadOnlyRootFilesystem || *pod.Spec.AutomountServiceAccountToken || !*pod.Spec.SecurityContext.RunAsNonRoot {
+		t.Error("pool pods are as locked down as function pods")
+	}
+}

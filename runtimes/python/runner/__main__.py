@@ -1,6 +1,7 @@
 """Entry point: load the code, serve, drain on SIGTERM."""
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -14,15 +15,19 @@ def main():
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log = logging.getLogger("runner")
     config = Config.from_env()
-    try:
-        with open(config.code_path, encoding="utf-8") as f:
-            source = f.read()
-        handler = loader.load_handler(source, config.handler, filename=_basename(config.code_path))
-    except (OSError, loader.LoadError) as err:
-        reason = f"cannot load {config.code_path}: {err}" if isinstance(err, OSError) else str(err)
-        log.error("Function code failed to load: %s\n%s", reason, getattr(err, "detail", ""))
-        _write_termination_message(config.termination_log, reason)
-        return 1
+    # The function's code must not see how this pod is specialized.
+    os.environ.pop("FAAS_SPECIALIZE_TOKEN_SHA256", None)
+    handler = None
+    if config.mode != "pool":
+        try:
+            with open(config.code_path, encoding="utf-8") as f:
+                source = f.read()
+            handler = loader.load_handler(source, config.handler, filename=_basename(config.code_path))
+        except (OSError, loader.LoadError) as err:
+            reason = f"cannot load {config.code_path}: {err}" if isinstance(err, OSError) else str(err)
+            log.error("Function code failed to load: %s\n%s", reason, getattr(err, "detail", ""))
+            _write_termination_message(config.termination_log, reason)
+            return 1
 
     runner = server.Runner(config, handler)
     httpd = server.Server(("", config.port), runner)
@@ -37,7 +42,10 @@ def main():
 
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, on_sigterm)
-    log.info("Serving function %s handler %s on port %d", config.function_name, config.handler, config.port)
+    if handler is None:
+        log.info("Pool runner waiting for a specialization on port %d", config.port)
+    else:
+        log.info("Serving function %s handler %s on port %d", config.function_name, config.handler, config.port)
     httpd.serve_forever(poll_interval=0.2)
     drained = runner.drain(timeout=config.timeout_seconds + 5)
     httpd.server_close()

@@ -16,6 +16,11 @@ class Config:
     port: int = 8080
     max_body_bytes: int = 6 * 1024 * 1024
     termination_log: str = "/dev/termination-log"
+    #: "deployment": load code_path at start; "pool": start without code and
+    #: wait for one specialization from the gateway.
+    mode: str = "deployment"
+    #: SHA-256 (hex) of the only token that may specialize this pod.
+    specialize_token_sha256: str = ""
 
     @classmethod
     def from_env(cls, env=None):
@@ -31,4 +36,6 @@ class Config:
             port=int(env.get("FAAS_PORT", d.port)),
             max_body_bytes=int(env.get("FAAS_MAX_BODY_BYTES", d.max_body_bytes)),
             termination_log=env.get("FAAS_TERMINATION_LOG", d.termination_log),
+            mode=env.get("FAAS_MODE", d.mode),
+            specialize_token_sha256=env.get("FAAS_SPECIALIZE_TOKEN_SHA256", d.specialize_token_sha256),
         )

@@ -6,14 +6,17 @@ handler running past its timeout is answered 504 while the runner lives on.
 """
 
 import concurrent.futures
+import dataclasses
 import http.server
 import json
 import logging
+import os
 import socket
 import threading
 import time
 
 from . import contract
+from .specialize import SPECIALIZE_PATH, SpecializeError, Specializer
 
 log = logging.getLogger("runner")
 
@@ -28,6 +31,7 @@ class Runner:
     def __init__(self, config, handler=None):
         self.config = config
         self.handler = handler  # set once; None until code is loaded
+        self.specializer = Specializer(config.specialize_token_sha256) if config.mode == "pool" else None
         self.draining = False
         self._workers = concurrent.futures.ThreadPoolExecutor(
             max_workers=config.concurrency, thread_name_prefix="handler")
@@ -40,14 +44,31 @@ class Runner:
 
     @property
     def ready(self):
-        return self.handler is not None and not self.draining
+        """Serving a function, or a pool pod waiting to be specialized."""
+        if self.draining:
+            return False
+        return self.handler is not None or (self.specializer is not None and self.specializer.idle)
+
+    def become(self, function_name, handler, timeout_seconds, concurrency):
+        """Turns a pool runner into the given function's runner."""
+        old = self._workers
+        self._workers = concurrent.futures.ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix="handler")
+        old.shutdown(wait=False)
+        self.config = dataclasses.replace(self.config, function_name=function_name,
+                                          timeout_seconds=timeout_seconds, concurrency=concurrency)
+        self.handler = handler
+        log.info("Specialized as function %s", function_name)
 
     def stats(self):
         """What the gateway's idler asks every pod before scaling to zero:
         calls seen from every gateway replica, not just its own."""
         with self._lock:
             idle = 0.0 if self._calls_in_flight else time.monotonic() - self._last_call
-            return {"calls": self._calls, "inFlight": self._calls_in_flight, "idleSeconds": round(idle, 3)}
+            stats = {"calls": self._calls, "inFlight": self._calls_in_flight, "idleSeconds": round(idle, 3)}
+        if self.specializer is not None and self.specializer.micros is not None:
+            stats["specializeMicros"] = self.specializer.micros
+        return stats
 
     def call(self, req):
         """Runs the handler for req and returns a contract.Response."""
@@ -153,6 +174,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path == STATS_PATH:
             return contract.Response(200, {"Content-Type": "application/json"},
                                      json.dumps(runner.stats()).encode("utf-8"))
+        if path == SPECIALIZE_PATH and self.command == "POST":
+            return self._specialize(runner)
         if path.startswith("/_/"):
             return contract.error_response(404, f"no runner endpoint {path}")
         try:
@@ -167,6 +190,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return contract.error_response(503, "function code is not loaded")
         req = contract.Request(self.command, path, query, self.headers, body)
         return runner.call(req)
+
+    def _specialize(self, runner):
+        if runner.specializer is None:
+            return contract.error_response(404, "this pod is not a pool pod")
+        try:
+            body = self._read_body(runner.config.max_body_bytes)
+            micros = runner.specializer.specialize(runner, self.headers.get("Authorization", ""), body)
+        except _BodyTooLarge:
+            self.close_connection = True
+            return contract.error_response(413, "specialization too large")
+        except SpecializeError as err:
+            if err.status == 422:
+                log.error("Specialization failed: %s", err)
+                # The user's code ran and failed: this pod is spent. Exit
+                # once answered so it is replaced, never reused.
+                threading.Timer(0.2, os._exit, args=(1,)).start()
+            return contract.error_response(err.status, str(err))
+        body = json.dumps({"specializeMicros": micros}).encode("utf-8")
+        return contract.Response(200, {"Content-Type": "application/json"}, body)
 
     def _read_body(self, limit):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

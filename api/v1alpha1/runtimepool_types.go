@@ -1,0 +1,75 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RuntimePoolSpec is how many generic, unspecialized runner pods of a
+// runtime to keep ready in a namespace, for the first call to a function
+// at zero.
+type RuntimePoolSpec struct {
+	// runtime of the pool's runner pods.
+	// +optional
+	// +kubebuilder:default=python
+	Runtime Runtime `json:"runtime,omitempty"`
+
+	// size is the number of idle pods kept ready; a claimed pod is replaced
+	// at once. 0 empties the pool (calls then take the Deployment path).
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	Size *int32 `json:"size,omitempty"`
+
+	// resources of each pool pod; a Function asking for other resources is
+	// never served from the pool.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// RuntimePoolStatus is what the operator observed of the pool's pods.
+type RuntimePoolStatus struct {
+	// pods is the number of idle pool pods, ready or starting.
+	// +optional
+	Pods int32 `json:"pods"`
+	// readyPods is the number of idle pool pods ready to be specialized.
+	// +optional
+	ReadyPods int32 `json:"readyPods"`
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// RuntimePool keeps generic runner pods warm in its namespace; the gateway
+// specializes one with a function's code on that function's first call.
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=pool,categories=faas
+// +kubebuilder:subresource:status
+// +kubebuilder:printcolumn:name="Runtime",type=string,JSONPath=`.spec.runtime`
+// +kubebuilder:printcolumn:name="Size",type=integer,JSONPath=`.spec.size`
+// +kubebuilder:printcolumn:name="Pods",type=integer,JSONPath=`.status.pods`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyPods`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 40",message="metadata.name must be at most 40 characters: it prefixes the pool's pod names"
+type RuntimePool struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec RuntimePoolSpec `json:"spec"`
+	// +optional
+	Status RuntimePoolStatus `json:"status,omitempty"`
+}
+
+// RuntimePoolList is a list of RuntimePools.
+// +kubebuilder:object:root=true
+type RuntimePoolList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RuntimePool `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&RuntimePool{}, &RuntimePoolList{})
+}
