@@ -44,6 +44,7 @@ func main() {
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", false, "elect one replica to scale idle functions down (several replicas)")
 	f.StringVar(&cfg.LeaderElectionNamespace, "leader-election-namespace", "faas-system", "namespace of the idler's Lease")
 	f.StringVar(&cfg.Identity, "identity", "", "this replica's name in the Lease (default: host name)")
+	f.StringVar(&cfg.SystemNamespace, "system-namespace", "faas-system", "the platform's namespace, home of the pool key Secret")
 	f.BoolVar(&devLog, "dev-log", true, "human-readable logs instead of JSON")
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)

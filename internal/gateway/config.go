@@ -36,6 +36,9 @@ type Config struct {
 	Identity string
 	// RunnerPort is the port runner pods serve on.
 	RunnerPort int
+	// SystemNamespace is the platform's namespace, where the pool key
+	// Secret shared with the operator lives.
+	SystemNamespace string
 }
 
 // Validate reports a setting the gateway cannot run with.

@@ -28,12 +28,16 @@ type endpointSet struct {
 	// word, not the gateway's probe, decides.
 	seenReady map[string]bool
 	probing   map[string]bool
+	// specialized are pool pods this gateway specialized for the function:
+	// ready from the moment they accepted the code, before any EndpointSlice
+	// lists them, until they terminate.
+	specialized map[string]bool
 }
 
 func newEndpointSet() endpointSet {
 	return endpointSet{
 		slices: map[string][]endpointAddr{}, probed: map[string]bool{},
-		seenReady: map[string]bool{}, probing: map[string]bool{},
+		seenReady: map[string]bool{}, probing: map[string]bool{}, specialized: map[string]bool{},
 	}
 }
 
@@ -67,6 +71,7 @@ func (f *function) setSliceLocked(name string, addrs []endpointAddr) (toProbe []
 func (f *function) recomputeLocked() (toProbe []string) {
 	es := &f.endpoints
 	present := map[string]bool{}
+	terminating := map[string]bool{}
 	var ready []string
 	for _, sliceAddrs := range es.slices {
 		for _, a := range sliceAddrs {
@@ -74,14 +79,25 @@ func (f *function) recomputeLocked() (toProbe []string) {
 			switch {
 			case a.ready:
 				es.seenReady[a.ip] = true
-				ready = append(ready, a.ip)
+				if !es.specialized[a.ip] {
+					ready = append(ready, a.ip)
+				}
 			case a.terminating:
+				terminating[a.ip] = true
 			case es.probed[a.ip] && !es.seenReady[a.ip]:
 				ready = append(ready, a.ip)
+			case es.specialized[a.ip]:
 			case !es.seenReady[a.ip] && !es.probing[a.ip]:
 				es.probing[a.ip] = true
 				toProbe = append(toProbe, a.ip)
 			}
+		}
+	}
+	for ip := range es.specialized {
+		if terminating[ip] {
+			delete(es.specialized, ip)
+		} else {
+			ready = append(ready, ip)
 		}
 	}
 	for _, m := range []map[string]bool{es.probed, es.seenReady} {

@@ -17,6 +17,7 @@ import (
 // functionInfo is an immutable snapshot of what the gateway needs of a
 // Function; informer updates replace it whole.
 type functionInfo struct {
+	UID                      types.UID
 	MinReplicas, MaxReplicas int32
 	// Desired is the replica count the Function's spec asks for, clamped.
 	Desired      int32
@@ -24,10 +25,15 @@ type functionInfo struct {
 	IdleTimeout  time.Duration
 	CallTimeout  time.Duration
 	ReadyMessage string
+	// spec is what a pool pod is specialized with; nil when the function
+	// cannot be served from a pool (see poolSpecOf).
+	spec *specialization
 }
 
 func infoOf(fn *faasv1.Function) *functionInfo {
 	info := &functionInfo{
+		UID:         fn.UID,
+		spec:        poolSpecOf(fn),
 		MinReplicas: fn.Spec.MinReplicas,
 		MaxReplicas: fn.Spec.MaxReplicas,
 		Desired:     resources.DesiredReplicas(fn),
@@ -47,6 +53,8 @@ type pod struct {
 	ip       string
 	addr     string
 	inFlight int32
+	// fromPool is true for a pool pod specialized by the gateway.
+	fromPool bool
 }
 
 // function is the gateway's state of one Function: its settings, its
@@ -108,7 +116,7 @@ func (f *function) setPodsLocked(ips []string) {
 	for _, ip := range ips {
 		p, ok := f.pods[ip]
 		if !ok {
-			p = &pod{ip: ip, addr: podAddr(ip, f.port)}
+			p = &pod{ip: ip, addr: podAddr(ip, f.port), fromPool: f.endpoints.specialized[ip]}
 		}
 		next[ip] = p
 		order = append(order, p)

@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -22,6 +24,7 @@ import (
 type Gateway struct {
 	cfg     Config
 	scaler  Scaler
+	pods    PodWriter
 	metrics *Metrics
 	log     logr.Logger
 	now     func() time.Time
@@ -30,18 +33,51 @@ type Gateway struct {
 	// bg bounds background work (probes, scale-ups) to the gateway's life.
 	bg context.Context
 
+	// pools is the view of pool pods; poolKey derives their tokens, nil
+	// until the key Secret has been read (the pool path is off until then).
+	pools   *pools
+	poolKey atomic.Pointer[[]byte]
+
 	mu  sync.RWMutex
 	fns map[types.NamespacedName]*function // guarded by mu
 }
 
+// PodWriter changes pool pods: the gateway hands claimed ones to their
+// function and deletes them when the function idles.
+type PodWriter interface {
+	Patch(ctx context.Context, namespace, name string, mergePatch []byte) error
+	Delete(ctx context.Context, namespace, name string) error
+}
+
 // New builds a Gateway. bg ends its background work when done.
-func New(bg context.Context, cfg Config, scaler Scaler, metrics *Metrics, log logr.Logger) *Gateway {
-	return &Gateway{
-		cfg: cfg, scaler: scaler, metrics: metrics, log: log, now: time.Now, bg: bg,
+func New(bg context.Context, cfg Config, scaler Scaler, pods PodWriter, metrics *Metrics, log logr.Logger) *Gateway {
+	g := &Gateway{
+		cfg: cfg, scaler: scaler, pods: pods, metrics: metrics, log: log, now: time.Now, bg: bg,
+		pools:  newPools(),
 		proxy:  newProxy(),
 		probes: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}},
 		fns:    map[types.NamespacedName]*function{},
 	}
+	metrics.watchPools(g.pools)
+	return g
+}
+
+// SetPoolKey enables the pool path with the key shared with the operator.
+func (g *Gateway) SetPoolKey(key []byte) { g.poolKey.Store(&key) }
+
+// OnPoolPod records a pool pod's state; deleted means it is gone.
+func (g *Gateway) OnPoolPod(pod *corev1.Pod, deleted bool) {
+	gone, fn := g.pools.observe(pod, deleted)
+	if gone == nil {
+		return
+	}
+	f := g.entry(fn)
+	f.mu.Lock()
+	if f.endpoints.specialized[gone.ip] {
+		delete(f.endpoints.specialized, gone.ip)
+		f.recomputeLocked()
+	}
+	f.mu.Unlock()
 }
 
 // lookup returns the state of a Function the gateway knows, or nil.
@@ -109,11 +145,15 @@ func (g *Gateway) OnEndpointSlice(slice *discoveryv1.EndpointSlice, deleted bool
 }
 
 // requestScaleUp is the scaleUpRequester of every function: one goroutine
-// per burst asks the API server for one replica.
+// per burst specializes a pool pod or, when there is none to be had, asks
+// the API server for one replica of the function's Deployment.
 func (g *Gateway) requestScaleUp(f *function) {
 	go func() {
 		ctx, cancel := context.WithTimeout(g.bg, 10*time.Second)
 		defer cancel()
+		if g.claimFromPool(ctx, f) {
+			return
+		}
 		var from int32
 		var changed bool
 		// Another gateway replica scaling the same function at once makes

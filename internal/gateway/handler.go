@@ -77,9 +77,13 @@ func (g *Gateway) acquire(ctx context.Context, f *function, name string, start t
 	p, cold, err := f.acquire(ctx, g.cfg.MaxWaiting, g.now, g.requestScaleUp)
 	waiting.Dec()
 	if cold {
-		g.metrics.coldStarts.WithLabelValues(name).Inc()
+		path := "deployment"
+		if p != nil && p.fromPool {
+			path = "pool"
+		}
+		g.metrics.coldStarts.WithLabelValues(name, path).Inc()
 		if err == nil {
-			g.metrics.coldStartLatency.WithLabelValues(name).Observe(g.now().Sub(start).Seconds())
+			g.metrics.coldStartLatency.WithLabelValues(name, path).Observe(g.now().Sub(start).Seconds())
 		}
 	}
 	return p, err

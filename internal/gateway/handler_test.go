@@ -17,6 +17,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -86,7 +87,7 @@ func testFunction(name string) *faasv1.Function {
 	return &faasv1.Function{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
 		Spec: faasv1.FunctionSpec{
-			Code: "x", MinReplicas: 0, MaxReplicas: 3, Concurrency: 10, TimeoutSeconds: 5, IdleTimeoutSeconds: 60,
+			Runtime: faasv1.RuntimePython, Code: "x", MinReplicas: 0, MaxReplicas: 3, Concurrency: 10, TimeoutSeconds: 5, IdleTimeoutSeconds: 60,
 		},
 	}
 }
@@ -109,7 +110,7 @@ func newTestGateway(t *testing.T, port int, scaler Scaler) (*Gateway, http.Handl
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	metrics := NewMetrics()
-	gw := New(ctx, testConfig(port), scaler, metrics, logr.Discard())
+	gw := New(ctx, testConfig(port), scaler, fakePods{}, metrics, logr.Discard())
 	return gw, routes(gw, metrics)
 }
 
@@ -253,7 +254,7 @@ func TestColdCallScalesUpOnceAndIsAnsweredWhenThePodIsReady(t *testing.T) {
 	if n := scaler.calls.Load(); n != 1 {
 		t.Errorf("scale calls = %d, want 1", n)
 	}
-	if n := testutil.ToFloat64(gw.metrics.coldStarts.WithLabelValues("default/hello")); n != 50 {
+	if n := testutil.ToFloat64(gw.metrics.coldStarts.WithLabelValues("default/hello", "deployment")); n != 50 {
 		t.Errorf("cold starts = %v, want 50", n)
 	}
 }
@@ -287,5 +288,40 @@ func TestIdlerScalesDownOnlyWhenEveryPodIsIdle(t *testing.T) {
 	gw.scaleDownIfIdle(context.Background(), f)
 	if scaler.replicas[key] != 0 {
 		t.Fatal("did not scale an idle function down")
+	}
+}
+
+// fakePods accepts every pod change.
+type fakePods struct{}
+
+func (fakePods) Patch(context.Context, string, string, []byte) error { return nil }
+func (fakePods) Delete(context.Context, string, string) error        { return nil }
+
+func portOf(t *testing.T, srv *httptest.Server) int {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func discardLog() logr.Logger { return logr.Discard() }
+
+func resourceQuantity(s string) *resource.Quantity {
+	q := resource.MustParse(s)
+	return &q
+}
+
+// eventuallyTrue waits up to 5 s for cond.
+func eventuallyTrue(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

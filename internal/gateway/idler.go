@@ -48,7 +48,8 @@ func (g *Gateway) RunIdler(ctx context.Context) {
 // says the same of the calls it saw.
 func (g *Gateway) scaleDownIfIdle(ctx context.Context, f *function) {
 	info := f.info.Load()
-	if info.Desired <= info.MinReplicas {
+	fromPool := g.pools.specializedOf(f.key)
+	if info.Desired <= info.MinReplicas && len(fromPool) == 0 {
 		return
 	}
 	now := g.now()
@@ -71,6 +72,18 @@ func (g *Gateway) scaleDownIfIdle(ctx context.Context, f *function) {
 		if st.InFlight > 0 || time.Duration(st.IdleSeconds*float64(time.Second)) < info.IdleTimeout {
 			return
 		}
+	}
+	// Pool pods it was given are deleted, never returned to a pool.
+	for _, p := range fromPool {
+		if err := g.pods.Delete(ctx, p.namespace, p.name); err != nil {
+			g.log.Error(err, "Failed to delete the pool pod of an idle function", "function", f.key, "pod", p.name)
+			continue
+		}
+		g.metrics.scaleEvents.WithLabelValues(f.key.String(), "down").Inc()
+		g.log.Info("Deleted the pool pod of an idle function", "function", f.key, "pod", p.name, "idleTimeout", info.IdleTimeout.String())
+	}
+	if info.Desired <= info.MinReplicas {
+		return
 	}
 	min := info.MinReplicas
 	from, changed, err := g.scaler.ScaleIf(ctx, f.key, min, func(cur int32) bool { return cur > min })

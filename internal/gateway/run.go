@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -56,7 +57,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	metrics := NewMetrics()
-	gw := New(ctx, cfg, scaleSubresource{c: c}, metrics, logger)
+	gw := New(ctx, cfg, scaleSubresource{c: c}, podWriter{c: c}, metrics, logger)
+	go loadPoolKey(ctx, c, cfg.SystemNamespace, gw)
 	if err := watch(ctx, informers, gw); err != nil {
 		return err
 	}
@@ -131,6 +133,25 @@ func watch(ctx context.Context, informers cache.Cache, gw *Gateway) error {
 	if err != nil {
 		return fmt.Errorf("watch Functions: %w", err)
 	}
+	podInformer, err := informers.GetInformer(ctx, &corev1.Pod{})
+	if err != nil {
+		return fmt.Errorf("get pool Pod informer: %w", err)
+	}
+	_, err = podInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { gw.OnPoolPod(obj.(*corev1.Pod), false) },
+		UpdateFunc: func(_, obj any) { gw.OnPoolPod(obj.(*corev1.Pod), false) },
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			if pod, ok := obj.(*corev1.Pod); ok {
+				gw.OnPoolPod(pod, true)
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("watch pool Pods: %w", err)
+	}
 	epInformer, err := informers.GetInformer(ctx, &discoveryv1.EndpointSlice{})
 	if err != nil {
 		return fmt.Errorf("get EndpointSlice informer: %w", err)
@@ -153,14 +174,16 @@ func watch(ctx context.Context, informers cache.Cache, gw *Gateway) error {
 	return nil
 }
 
-// cacheOptions watches Functions and only the EndpointSlices of function
-// Services (they carry the Service's function label).
+// cacheOptions watches Functions, only the EndpointSlices of function
+// Services (they carry the Service's function label) and only pool pods.
 func cacheOptions(scheme *runtime.Scheme, namespace string) cache.Options {
 	hasFunction, _ := labels.NewRequirement(resources.FunctionLabel, selection.Exists, nil)
+	hasPoolState, _ := labels.NewRequirement(resources.PoolStateLabel, selection.Exists, nil)
 	opts := cache.Options{
 		Scheme: scheme,
 		ByObject: map[client.Object]cache.ByObject{
 			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*hasFunction)},
+			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*hasPoolState)},
 		},
 	}
 	if namespace != "" {

@@ -1,0 +1,258 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/pooltoken"
+	"github.com/minifaas/minifaas/internal/resources"
+)
+
+// createPool makes a RuntimePool and waits until all its pods are ready.
+func createPool(t *testing.T, ns string, size int32) {
+	t.Helper()
+	pool := &faasv1.RuntimePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "python"},
+		Spec: faasv1.RuntimePoolSpec{Size: ptr.To(size)}}
+	if err := k8s.Create(context.Background(), pool); err != nil {
+		t.Fatalf("create RuntimePool: %v", err)
+	}
+	waitPoolReady(t, ns, size, 60*time.Second)
+}
+
+// waitPoolReady waits until the gateway can claim n ready idle pool pods.
+func waitPoolReady(t *testing.T, ns string, n int32, timeout time.Duration) {
+	t.Helper()
+	eventually(t, timeout, fmt.Sprintf("%d ready pool pods", n), func() error {
+		var pool faasv1.RuntimePool
+		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "python"}, &pool); err != nil {
+			return err
+		}
+		if pool.Status.ReadyPods != n {
+			return fmt.Errorf("status %+v", pool.Status)
+		}
+		return nil
+	})
+}
+
+func poolPods(t *testing.T, ns, state string) []corev1.Pod {
+	t.Helper()
+	var pods corev1.PodList
+	if err := k8s.List(context.Background(), &pods, client.InNamespace(ns),
+		client.MatchingLabels{resources.PoolStateLabel: state}); err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Pod
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func TestPoolServesTheFirstCallAndRefills(t *testing.T) {
+	gw := ensurePlatform(t)
+	ns := newNamespace(t, "pool")
+	createPool(t, ns, 2)
+	idleBefore := poolPods(t, ns, resources.PoolIdle)
+	createFunction(t, ns, "hello", helloCode, func(f *faasv1.Function) { f.Spec.IdleTimeoutSeconds = 4 })
+
+	start := time.Now()
+	if got := httpGet(t, gw+"/invoke/hello."+ns); got != "hello from runner" {
+		t.Fatalf("first call answered %q", got)
+	}
+	t.Logf("first call at zero with a warm pool answered in %s", time.Since(start).Round(100*time.Microsecond))
+
+	var served corev1.Pod
+	eventually(t, 10*time.Second, "the specialized pod is the function's", func() error {
+		pods := functionPods(t, ns, "hello")
+		if len(pods) != 1 {
+			return fmt.Errorf("%d pods of hello", len(pods))
+		}
+		served = pods[0]
+		if ref := metav1.GetControllerOf(&served); ref == nil || ref.Kind != "Function" || ref.Name != "hello" {
+			return fmt.Errorf("owner %+v", ref)
+		}
+		return nil
+	})
+	wasInPool := false
+	for _, p := range idleBefore {
+		wasInPool = wasInPool || p.Name == served.Name
+	}
+	if !wasInPool || served.Labels[resources.PoolStateLabel] != resources.PoolSpecialized {
+		t.Errorf("hello was served by %s (labels %v), not by a pod from the pool", served.Name, served.Labels)
+	}
+	if r := ptr.Deref(getFunction(t, ns, "hello").Spec.Replicas, 0); r != 0 {
+		t.Errorf("the Deployment path was used too: replicas %d", r)
+	}
+	refill := time.Now()
+	waitPoolReady(t, ns, 2, 30*time.Second)
+	t.Logf("pool back to 2 ready pods %s after the claim", time.Since(refill).Round(10*time.Millisecond))
+
+	// Idle: the specialized pod is deleted, not returned to the pool.
+	eventually(t, 30*time.Second, "specialized pod deleted when idle", func() error {
+		var p corev1.Pod
+		err := k8s.Get(context.Background(), client.ObjectKeyFromObject(&served), &p)
+		if err == nil && p.DeletionTimestamp == nil {
+			return fmt.Errorf("still there")
+		}
+		return nil
+	})
+	if got := httpGet(t, gw+"/invoke/hello."+ns); got != "hello from runner" {
+		t.Errorf("after idling, the next call answered %q", got)
+	}
+}
+
+func TestPoolPodsAreNeverSharedAndCannotBeRespecialized(t *testing.T) {
+	gw := ensurePlatform(t)
+	ns := newNamespace(t, "pooliso")
+	createPool(t, ns, 3)
+	createFunction(t, ns, "one", "def handle(req):\n    return 'one'\n")
+	createFunction(t, ns, "two", "def handle(req):\n    return 'two'\n")
+	// The function's code tries what an attacker would: find a token in its
+	// environment and specialize another pod with it.
+	createFunction(t, ns, "attacker", `import os, urllib.request, urllib.error
+def handle(req):
+    creds = [v for k, v in os.environ.items() if "TOKEN" in k or "SPECIALIZE" in k]
+    r = urllib.request.Request("http://" + req.query["target"] + ":8080/_/specialize", method="POST",
+        data=b'{"code": "def handle(req):\\n    return 1\\n"}',
+        headers={"Authorization": "Bearer " + (creds[0] if creds else "guess")})
+    try:
+        return str(urllib.request.urlopen(r, timeout=5).status)
+    except urllib.error.HTTPError as e:
+        return str(e.code)
+`)
+
+	var wg sync.WaitGroup
+	answers := map[string]string{}
+	var mu sync.Mutex
+	for _, name := range []string{"one", "two"} {
+		wg.Go(func() {
+			got, err := get(gw + "/invoke/" + name + "." + ns)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				answers[name] = err.Error()
+			} else {
+				answers[name] = got
+			}
+		})
+	}
+	wg.Wait()
+	if answers["one"] != "one" || answers["two"] != "two" {
+		t.Fatalf("two functions cold at once answered %v", answers)
+	}
+	one, two := functionPods(t, ns, "one"), functionPods(t, ns, "two")
+	if len(one) != 1 || len(two) != 1 || one[0].Name == two[0].Name {
+		t.Fatalf("pods: one %d, two %d; they must each have their own", len(one), len(two))
+	}
+
+	// A specialized pod refuses a second specialization, even with its token.
+	var secret corev1.Secret
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: "faas-system", Name: pooltoken.SecretName}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	token := pooltoken.Token(secret.Data[pooltoken.SecretKey], ns, one[0].Name)
+	code := postSpecialize(t, one[0].Status.PodIP, token)
+	if code != http.StatusConflict {
+		t.Errorf("a second specialization got %d, want 409", code)
+	}
+
+	// Function code cannot specialize another pod.
+	waitPoolReady(t, ns, 3, 30*time.Second)
+	target := poolPods(t, ns, resources.PoolIdle)[0]
+	got := httpGet(t, gw+"/invoke/attacker."+ns+"?target="+target.Status.PodIP)
+	if got != "403" {
+		t.Errorf("the attacker's specialization got %s, want 403", got)
+	}
+	if got := httpGet(t, gw+"/invoke/one."+ns); got != "one" {
+		t.Errorf("one answers %q after the attempts", got)
+	}
+	var after corev1.Pod
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(&target), &after); err != nil || after.Labels[resources.PoolStateLabel] != resources.PoolIdle {
+		t.Errorf("the attacked pool pod is no longer idle: %v %v", err, after.Labels)
+	}
+	if code := postSpecialize(t, target.Status.PodIP, "guess"); code != http.StatusForbidden {
+		t.Errorf("a wrong token got %d, want 403", code)
+	}
+}
+
+func postSpecialize(t *testing.T, ip, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+net.JoinHostPort(ip, "8080")+resources.SpecializePath,
+		bytes.NewReader([]byte(`{"code": "def handle(req):\n    return 'evil'\n"}`)))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestPoolBurstSpecializesOnePodAndEmptyPoolFallsBack(t *testing.T) {
+	gw := ensurePlatform(t)
+	ns := newNamespace(t, "poolburst")
+	createPool(t, ns, 2)
+	createFunction(t, ns, "burst", helloCode)
+	codes := burst(t, gw+"/invoke/burst."+ns, 1000)
+	if codes[200] != 1000 {
+		t.Errorf("status counts = %v, want 1000 × 200", codes)
+	}
+	if n := len(functionPods(t, ns, "burst")); n != 1 {
+		t.Errorf("the burst used %d pods, want the one specialized pool pod", n)
+	}
+	if n := len(poolPods(t, ns, resources.PoolSpecialized)); n != 1 {
+		t.Errorf("%d specialized pool pods, want 1", n)
+	}
+
+	// An empty pool: the Deployment path answers.
+	var pool faasv1.RuntimePool
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "python"}, &pool); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(pool.DeepCopy())
+	pool.Spec.Size = ptr.To[int32](0)
+	if err := k8s.Patch(context.Background(), &pool, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitPoolReady(t, ns, 0, 30*time.Second)
+	eventually(t, 30*time.Second, "no idle pool pod left", func() error {
+		if n := len(poolPods(t, ns, resources.PoolIdle)); n > 0 {
+			return fmt.Errorf("%d", n)
+		}
+		return nil
+	})
+	createFunction(t, ns, "fallback", helloCode)
+	if got := httpGet(t, gw+"/invoke/fallback."+ns); got != "hello from runner" {
+		t.Fatalf("fallback answered %q", got)
+	}
+	pods := functionPods(t, ns, "fallback")
+	if len(pods) != 1 || !strings.HasPrefix(pods[0].Name, "fn-fallback-deploy-") {
+		t.Errorf("fallback was served by %v, want its Deployment's pod", pods)
+	}
+
+	// Deleting the function deletes its specialized pod.
+	kubectl(t, "delete", "fn", "burst", "-n", ns)
+	eventually(t, 60*time.Second, "specialized pod gone", func() error {
+		if n := len(functionPods(t, ns, "burst")); n > 0 {
+			return fmt.Errorf("%d pods left", n)
+		}
+		return nil
+	})
+}
