@@ -10,6 +10,6 @@
 // +kubebuilder:rbac:groups=faas.example.com,resources=functions/scale,verbs=get;update;patch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch;delete
-// +kubebuilder:rbac:groups="",namespace=faas-system,resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",namespace=faas-system,resources=secrets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=faas-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 package gateway

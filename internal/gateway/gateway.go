@@ -65,16 +65,23 @@ func New(bg context.Context, cfg Config, scaler Scaler, pods PodWriter, metrics 
 // SetPoolKey enables the pool path with the key shared with the operator.
 func (g *Gateway) SetPoolKey(key []byte) { g.poolKey.Store(&key) }
 
-// OnPoolPod records a pool pod's state; deleted means it is gone.
+// OnPoolPod records a pool pod's state; deleted means it is gone. A pool
+// pod specialized by another gateway replica serves its function here too
+// from the moment it is labelled as the function's, ahead of the
+// EndpointSlice, so this replica does not claim a second pod for it.
 func (g *Gateway) OnPoolPod(pod *corev1.Pod, deleted bool) {
-	gone, fn := g.pools.observe(pod, deleted)
-	if gone == nil {
+	p, fn, serving, gone := g.pools.observe(pod, deleted)
+	if !serving && !gone {
 		return
 	}
 	f := g.entry(fn)
 	f.mu.Lock()
-	if f.endpoints.specialized[gone.ip] {
-		delete(f.endpoints.specialized, gone.ip)
+	if serving != f.endpoints.specialized[p.ip] {
+		if serving {
+			f.endpoints.specialized[p.ip] = true
+		} else {
+			delete(f.endpoints.specialized, p.ip)
+		}
 		f.recomputeLocked()
 	}
 	f.mu.Unlock()

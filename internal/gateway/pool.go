@@ -3,10 +3,13 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -30,6 +33,7 @@ type specialization struct {
 	TimeoutSeconds int32             `json:"timeoutSeconds"`
 	Concurrency    int32             `json:"concurrency"`
 	body           []byte            // encoded once per Function version
+	hash           string            // SHA-256 of body, as the runner reports it
 }
 
 // poolSpecOf returns how to specialize a pool pod for fn, or nil when fn
@@ -54,7 +58,8 @@ func poolSpecOf(fn *faasv1.Function) *specialization {
 	if err != nil {
 		return nil
 	}
-	s.body = body
+	sum := sha256.Sum256(body)
+	s.body, s.hash = body, hex.EncodeToString(sum[:])
 	return s
 }
 
@@ -81,9 +86,11 @@ func newPools() *pools {
 	}
 }
 
-// observe records a pool pod's current state; deleted removes it.
-func (ps *pools) observe(pod *corev1.Pod, deleted bool) (gone *poolPod, fn types.NamespacedName) {
-	p := poolPod{namespace: pod.Namespace, name: pod.Name, ip: pod.Status.PodIP,
+// observe records a pool pod's current state; deleted removes it. For a
+// specialized pod it returns the function and whether the pod now serves it
+// (ready) or is gone.
+func (ps *pools) observe(pod *corev1.Pod, deleted bool) (p poolPod, fn types.NamespacedName, serving, gone bool) {
+	p = poolPod{namespace: pod.Namespace, name: pod.Name, ip: pod.Status.PodIP,
 		runtime: faasv1.Runtime(pod.Labels[resources.RuntimeLabel])}
 	state := pod.Labels[resources.PoolStateLabel]
 	fn = types.NamespacedName{Namespace: pod.Namespace, Name: pod.Labels[resources.FunctionLabel]}
@@ -103,36 +110,41 @@ func (ps *pools) observe(pod *corev1.Pod, deleted bool) (gone *poolPod, fn types
 	} else {
 		delete(byRuntime[p.runtime], p.name)
 	}
-	if state == resources.PoolSpecialized && fn.Name != "" {
-		if ended {
-			delete(ps.specialized[fn], p.name)
-			return &p, fn
-		}
-		if ps.specialized[fn] == nil {
-			ps.specialized[fn] = map[string]poolPod{}
-		}
-		ps.specialized[fn][p.name] = p
+	if state != resources.PoolSpecialized || fn.Name == "" {
+		return p, fn, false, false
 	}
-	return nil, fn
+	if ended {
+		delete(ps.specialized[fn], p.name)
+		return p, fn, false, true
+	}
+	if ps.specialized[fn] == nil {
+		ps.specialized[fn] = map[string]poolPod{}
+	}
+	ps.specialized[fn][p.name] = p
+	return p, fn, p.ip != "" && podIsReady(pod), false
 }
 
-// take removes and returns a random idle pod of runtime in namespace.
-func (ps *pools) take(namespace string, runtime faasv1.Runtime) (poolPod, bool) {
+// take removes and returns the idle pod of runtime in namespace that
+// function fn ranks first (rendezvous hashing): gateway replicas with the
+// same view pick the same pod for the same function, so a burst reaching
+// several replicas at once still specializes one pod.
+func (ps *pools) take(namespace string, runtime faasv1.Runtime, fn string) (poolPod, bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	idle := ps.idle[namespace][runtime]
-	if len(idle) == 0 {
-		return poolPod{}, false
-	}
-	n := rand.IntN(len(idle))
-	for name, p := range idle {
-		if n == 0 {
-			delete(idle, name)
-			return p, true
+	var best poolPod
+	var bestScore uint64
+	found := false
+	for _, p := range ps.idle[namespace][runtime] {
+		h := fnv.New64a()
+		h.Write([]byte(fn + "\x00" + p.name))
+		if score := h.Sum64(); !found || score > bestScore {
+			best, bestScore, found = p, score, true
 		}
-		n--
 	}
-	return poolPod{}, false
+	if found {
+		delete(ps.idle[namespace][runtime], best.name)
+	}
+	return best, found
 }
 
 // claimed records a pod this gateway specialized, before the informer does.
@@ -189,34 +201,45 @@ func (g *Gateway) claimFromPool(ctx context.Context, f *function) bool {
 		return false
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		p, ok := g.pools.take(f.key.Namespace, info.spec.Runtime)
+		p, ok := g.pools.take(f.key.Namespace, info.spec.Runtime, f.key.String())
 		if !ok {
 			return false
 		}
 		start := g.now()
-		err := g.specialize(ctx, p, pooltoken.Token(*key, p.namespace, p.name), info.spec.body)
+		err := g.specialize(ctx, p, pooltoken.Token(*key, p.namespace, p.name), info.spec)
 		elapsed := g.now().Sub(start)
-		if err != nil {
+		switch {
+		case errors.Is(err, errSpecializedAlready):
+			// Another gateway replica gave this pod the same function a
+			// moment ago: it is this function's pod; that replica hands it over.
+			g.metrics.specializations.WithLabelValues(f.key.String(), "shared").Inc()
+		case err != nil:
 			g.metrics.specializations.WithLabelValues(f.key.String(), "refused").Inc()
 			g.log.Info("Pool pod refused specialization", "function", f.key, "pod", p.name, "error", err.Error())
 			continue
+		default:
+			g.metrics.specializations.WithLabelValues(f.key.String(), "ok").Inc()
+			g.metrics.specializationLatency.Observe(elapsed.Seconds())
+			g.log.Info("Specialized pool pod", "function", f.key, "pod", p.name, "took", elapsed.String())
+			go g.adopt(f.key, info.UID, p)
 		}
-		g.metrics.specializations.WithLabelValues(f.key.String(), "ok").Inc()
-		g.metrics.specializationLatency.Observe(elapsed.Seconds())
 		g.pools.claimed(f.key, p)
 		f.mu.Lock()
 		f.endpoints.specialized[p.ip] = true
 		f.recomputeLocked()
 		f.mu.Unlock()
-		g.log.Info("Specialized pool pod", "function", f.key, "pod", p.name, "took", elapsed.String())
-		go g.adopt(f.key, info.UID, p)
 		return true
 	}
 	return false
 }
 
+// errSpecializedAlready is a pod's refusal because it took this very
+// specialization before.
+var errSpecializedAlready = errors.New("pod already specialized with this function")
+
 // specialize POSTs the function to a pool pod's specialization endpoint.
-func (g *Gateway) specialize(ctx context.Context, p poolPod, token string, body []byte) error {
+func (g *Gateway) specialize(ctx context.Context, p poolPod, token string, spec *specialization) error {
+	body := spec.body
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	url := "http://" + podAddr(p.ip, g.cfg.RunnerPort) + resources.SpecializePath
@@ -231,11 +254,19 @@ func (g *Gateway) specialize(ctx context.Context, p poolPod, token string, body 
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%d %s", resp.StatusCode, bytes.TrimSpace(msg))
+	if resp.StatusCode == http.StatusOK {
+		return nil
 	}
-	return nil
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode == http.StatusConflict {
+		var refusal struct {
+			SpecHash string `json:"specHash"`
+		}
+		if json.Unmarshal(msg, &refusal) == nil && refusal.SpecHash == spec.hash {
+			return errSpecializedAlready
+		}
+	}
+	return fmt.Errorf("%d %s", resp.StatusCode, bytes.TrimSpace(msg))
 }
 
 // adopt makes a specialized pool pod the function's in the API: labelled

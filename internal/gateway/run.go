@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -26,6 +27,7 @@ import (
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/kube"
+	"github.com/minifaas/minifaas/internal/pooltoken"
 	"github.com/minifaas/minifaas/internal/resources"
 )
 
@@ -51,14 +53,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
 	}
-	informers, err := cache.New(restCfg, cacheOptions(scheme, cfg.Namespace))
+	informers, err := cache.New(restCfg, cacheOptions(scheme, cfg.Namespace, cfg.SystemNamespace))
 	if err != nil {
 		return fmt.Errorf("create informers: %w", err)
 	}
 
 	metrics := NewMetrics()
 	gw := New(ctx, cfg, scaleSubresource{c: c}, podWriter{c: c}, metrics, logger)
-	go loadPoolKey(ctx, c, cfg.SystemNamespace, gw)
 	if err := watch(ctx, informers, gw); err != nil {
 		return err
 	}
@@ -133,6 +134,23 @@ func watch(ctx context.Context, informers cache.Cache, gw *Gateway) error {
 	if err != nil {
 		return fmt.Errorf("watch Functions: %w", err)
 	}
+	keyInformer, err := informers.GetInformer(ctx, &corev1.Secret{})
+	if err != nil {
+		return fmt.Errorf("get pool key informer: %w", err)
+	}
+	onKey := func(obj any) {
+		if secret, ok := obj.(*corev1.Secret); ok && len(secret.Data[pooltoken.SecretKey]) > 0 {
+			gw.SetPoolKey(secret.Data[pooltoken.SecretKey])
+			log.FromContext(ctx).Info("Pool path enabled", "secret", secret.Namespace+"/"+secret.Name)
+		}
+	}
+	_, err = keyInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    onKey,
+		UpdateFunc: func(_, obj any) { onKey(obj) },
+	})
+	if err != nil {
+		return fmt.Errorf("watch the pool key: %w", err)
+	}
 	podInformer, err := informers.GetInformer(ctx, &corev1.Pod{})
 	if err != nil {
 		return fmt.Errorf("get pool Pod informer: %w", err)
@@ -175,8 +193,9 @@ func watch(ctx context.Context, informers cache.Cache, gw *Gateway) error {
 }
 
 // cacheOptions watches Functions, only the EndpointSlices of function
-// Services (they carry the Service's function label) and only pool pods.
-func cacheOptions(scheme *runtime.Scheme, namespace string) cache.Options {
+// Services (they carry the Service's function label), only pool pods, and
+// the one pool key Secret (created by the operator with the first pool).
+func cacheOptions(scheme *runtime.Scheme, namespace, systemNamespace string) cache.Options {
 	hasFunction, _ := labels.NewRequirement(resources.FunctionLabel, selection.Exists, nil)
 	hasPoolState, _ := labels.NewRequirement(resources.PoolStateLabel, selection.Exists, nil)
 	opts := cache.Options{
@@ -184,6 +203,10 @@ func cacheOptions(scheme *runtime.Scheme, namespace string) cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*hasFunction)},
 			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*hasPoolState)},
+			&corev1.Secret{}: {
+				Namespaces: map[string]cache.Config{systemNamespace: {}},
+				Field:      fields.OneTermEqualSelector("metadata.name", pooltoken.SecretName),
+			},
 		},
 	}
 	if namespace != "" {

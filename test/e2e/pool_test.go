@@ -100,9 +100,19 @@ func TestPoolServesTheFirstCallAndRefills(t *testing.T) {
 	if r := ptr.Deref(getFunction(t, ns, "hello").Spec.Replicas, 0); r != 0 {
 		t.Errorf("the Deployment path was used too: replicas %d", r)
 	}
-	refill := time.Now()
-	waitPoolReady(t, ns, 2, 30*time.Second)
-	t.Logf("pool back to 2 ready pods %s after the claim", time.Since(refill).Round(10*time.Millisecond))
+	eventually(t, 30*time.Second, "pool refilled", func() error {
+		ready := 0
+		for _, p := range poolPods(t, ns, resources.PoolIdle) {
+			if p.Name != served.Name && podReady(&p) {
+				ready++
+			}
+		}
+		if ready != 2 {
+			return fmt.Errorf("%d ready idle pods", ready)
+		}
+		return nil
+	})
+	t.Logf("pool back to 2 ready pods %s after the first call", time.Since(start).Round(10*time.Millisecond))
 
 	// Idle: the specialized pod is deleted, not returned to the pool.
 	eventually(t, 30*time.Second, "specialized pod deleted when idle", func() error {
@@ -157,10 +167,14 @@ def handle(req):
 	if answers["one"] != "one" || answers["two"] != "two" {
 		t.Fatalf("two functions cold at once answered %v", answers)
 	}
-	one, two := functionPods(t, ns, "one"), functionPods(t, ns, "two")
-	if len(one) != 1 || len(two) != 1 || one[0].Name == two[0].Name {
-		t.Fatalf("pods: one %d, two %d; they must each have their own", len(one), len(two))
-	}
+	var one, two []corev1.Pod
+	eventually(t, 10*time.Second, "each function has its own pod", func() error {
+		one, two = functionPods(t, ns, "one"), functionPods(t, ns, "two")
+		if len(one) != 1 || len(two) != 1 || one[0].Name == two[0].Name {
+			return fmt.Errorf("pods: one %d, two %d", len(one), len(two))
+		}
+		return nil
+	})
 
 	// A specialized pod refuses a second specialization, even with its token.
 	var secret corev1.Secret
@@ -173,9 +187,21 @@ def handle(req):
 		t.Errorf("a second specialization got %d, want 409", code)
 	}
 
-	// Function code cannot specialize another pod.
-	waitPoolReady(t, ns, 3, 30*time.Second)
-	target := poolPods(t, ns, resources.PoolIdle)[0]
+	// Function code cannot specialize another pod. The attacker is warmed
+	// first (against itself), so the target stays in the pool.
+	if got := httpGet(t, gw+"/invoke/attacker."+ns+"?target=127.0.0.1"); got != "403" {
+		t.Errorf("specializing its own pod got %s, want 403", got)
+	}
+	var target corev1.Pod
+	eventually(t, 30*time.Second, "a ready idle pool pod", func() error {
+		for _, p := range poolPods(t, ns, resources.PoolIdle) {
+			if podReady(&p) && p.Status.PodIP != "" {
+				target = p
+				return nil
+			}
+		}
+		return fmt.Errorf("none yet")
+	})
 	got := httpGet(t, gw+"/invoke/attacker."+ns+"?target="+target.Status.PodIP)
 	if got != "403" {
 		t.Errorf("the attacker's specialization got %s, want 403", got)
@@ -255,4 +281,13 @@ func TestPoolBurstSpecializesOnePodAndEmptyPoolFallsBack(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

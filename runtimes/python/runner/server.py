@@ -206,7 +206,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # The user's code ran and failed: this pod is spent. Exit
                 # once answered so it is replaced, never reused.
                 threading.Timer(0.2, os._exit, args=(1,)).start()
-            return contract.error_response(err.status, str(err))
+            return contract.error_response(err.status, str(err), **err.extra)
         body = json.dumps({"specializeMicros": micros}).encode("utf-8")
         return contract.Response(200, {"Content-Type": "application/json"}, body)
 

@@ -21,11 +21,12 @@ SPECIALIZE_PATH = "/_/specialize"
 
 
 class SpecializeError(Exception):
-    """Refused; status is the HTTP answer."""
+    """Refused; status is the HTTP answer, extra goes into its JSON body."""
 
-    def __init__(self, status, message):
+    def __init__(self, status, message, **extra):
         super().__init__(message)
         self.status = status
+        self.extra = extra
 
 
 class Specializer:
@@ -35,6 +36,7 @@ class Specializer:
         self._token_sha256 = token_sha256
         self._lock = threading.Lock()
         self._state = "idle"  # idle -> specializing -> specialized | failed; guarded by _lock
+        self._spec_hash = ""  # SHA-256 of the accepted specialization; guarded by _lock
         self.micros = None  # how long the last specialization took
 
     @property
@@ -51,10 +53,14 @@ class Specializer:
         digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
         if not token or not hmac.compare_digest(digest, self._token_sha256):
             raise SpecializeError(403, "not allowed to specialize this pod")
+        spec_hash = hashlib.sha256(body).hexdigest()
         with self._lock:
             if self._state != "idle":
-                raise SpecializeError(409, "this pod is already specialized")
+                # The hash lets a second gateway replica that asked for the
+                # very same function know the pod serves it already.
+                raise SpecializeError(409, "this pod is already specialized", specHash=self._spec_hash)
             self._state = "specializing"
+            self._spec_hash = spec_hash
         start = time.perf_counter_ns()
         try:
             spec = _parse(body)

@@ -56,9 +56,11 @@ class PoolModeTest(unittest.TestCase):
         self.assertEqual(self.request("GET", "/x"), (200, b"specialized /x"))
         self.assertEqual(os.environ.get("GREETING"), "hi")
         self.assertEqual(self.runner.config.concurrency, 3)
-        # A second specialization, even with the right token, is refused.
+        # A second specialization, even with the right token, is refused;
+        # the answer tells which specialization the pod took.
         status, body = self.request("POST", SPECIALIZE_PATH, spec("def handle(req):\n    return 'evil'\n"), TOKEN)
         self.assertEqual(status, 409)
+        self.assertEqual(json.loads(body)["specHash"], hashlib.sha256(spec()).hexdigest())
         self.assertEqual(self.request("GET", "/x"), (200, b"specialized /x"))
         stats = json.loads(self.request("GET", server.STATS_PATH)[1])
         self.assertIn("specializeMicros", stats)
