@@ -30,6 +30,8 @@ type Gateway struct {
 	now     func() time.Time
 	proxy   *httputil.ReverseProxy
 	probes  *http.Client
+	// podClient shares the proxy's keep-alive connections to pods.
+	podClient *http.Client
 	// bg bounds background work (probes, scale-ups) to the gateway's life.
 	bg context.Context
 
@@ -51,12 +53,14 @@ type PodWriter interface {
 
 // New builds a Gateway. bg ends its background work when done.
 func New(bg context.Context, cfg Config, scaler Scaler, pods PodWriter, metrics *Metrics, log logr.Logger) *Gateway {
+	transport := newPodTransport()
 	g := &Gateway{
 		cfg: cfg, scaler: scaler, pods: pods, metrics: metrics, log: log, now: time.Now, bg: bg,
-		pools:  newPools(),
-		proxy:  newProxy(),
-		probes: &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}},
-		fns:    map[types.NamespacedName]*function{},
+		pools:     newPools(),
+		proxy:     newProxy(transport),
+		podClient: &http.Client{Transport: transport},
+		probes:    &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}},
+		fns:       map[types.NamespacedName]*function{},
 	}
 	metrics.watchPools(g.pools)
 	return g
@@ -70,7 +74,10 @@ func (g *Gateway) SetPoolKey(key []byte) { g.poolKey.Store(&key) }
 // from the moment it is labelled as the function's, ahead of the
 // EndpointSlice, so this replica does not claim a second pod for it.
 func (g *Gateway) OnPoolPod(pod *corev1.Pod, deleted bool) {
-	p, fn, serving, gone := g.pools.observe(pod, deleted)
+	p, fn, serving, gone, claimable := g.pools.observe(pod, deleted)
+	if claimable {
+		go g.warm(p)
+	}
 	if !serving && !gone {
 		return
 	}

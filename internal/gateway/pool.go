@@ -89,7 +89,8 @@ func newPools() *pools {
 // observe records a pool pod's current state; deleted removes it. For a
 // specialized pod it returns the function and whether the pod now serves it
 // (ready) or is gone.
-func (ps *pools) observe(pod *corev1.Pod, deleted bool) (p poolPod, fn types.NamespacedName, serving, gone bool) {
+// claimable is true when the pod just became claimable.
+func (ps *pools) observe(pod *corev1.Pod, deleted bool) (p poolPod, fn types.NamespacedName, serving, gone, claimable bool) {
 	p = poolPod{namespace: pod.Namespace, name: pod.Name, ip: pod.Status.PodIP,
 		runtime: faasv1.Runtime(pod.Labels[resources.RuntimeLabel])}
 	state := pod.Labels[resources.PoolStateLabel]
@@ -106,22 +107,39 @@ func (ps *pools) observe(pod *corev1.Pod, deleted bool) (p poolPod, fn types.Nam
 		byRuntime[p.runtime] = map[string]poolPod{}
 	}
 	if state == resources.PoolIdle && !ended && p.ip != "" && podIsReady(pod) {
+		_, known := byRuntime[p.runtime][p.name]
 		byRuntime[p.runtime][p.name] = p
+		claimable = !known
 	} else {
 		delete(byRuntime[p.runtime], p.name)
 	}
 	if state != resources.PoolSpecialized || fn.Name == "" {
-		return p, fn, false, false
+		return p, fn, false, false, claimable
 	}
 	if ended {
 		delete(ps.specialized[fn], p.name)
-		return p, fn, false, true
+		return p, fn, false, true, false
 	}
 	if ps.specialized[fn] == nil {
 		ps.specialized[fn] = map[string]poolPod{}
 	}
 	ps.specialized[fn][p.name] = p
-	return p, fn, p.ip != "" && podIsReady(pod), false
+	return p, fn, p.ip != "" && podIsReady(pod), false, false
+}
+
+// idlePods returns every claimable pod.
+func (ps *pools) idlePods() []poolPod {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	var out []poolPod
+	for _, byRuntime := range ps.idle {
+		for _, pods := range byRuntime {
+			for _, p := range pods {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // take removes and returns the idle pod of runtime in namespace that
@@ -249,12 +267,13 @@ func (g *Gateway) specialize(ctx context.Context, p poolPod, token string, spec 
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := g.probes.Do(req)
+	resp, err := g.podClient.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body) // so the connection is reused by the call
 		return nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -297,6 +316,41 @@ func (g *Gateway) adopt(fn types.NamespacedName, uid types.UID, p poolPod) {
 		case <-g.bg.Done():
 			return
 		case <-time.After(time.Duration(attempt+1) * time.Second):
+		}
+	}
+}
+
+// warm opens a keep-alive connection to a claimable pool pod, so its
+// specialization and first call need no new connection (and no new
+// server thread in the runner) on the cold path.
+func (g *Gateway) warm(p poolPod) {
+	ctx, cancel := context.WithTimeout(g.bg, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+podAddr(p.ip, g.cfg.RunnerPort)+resources.ReadyPath, nil)
+	if err != nil {
+		return
+	}
+	resp, err := g.podClient.Do(req)
+	if err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// RunPoolWarmer keeps the connections to claimable pool pods warm: idle
+// connections expire after a minute, so each is renewed every 30 s.
+func (g *Gateway) RunPoolWarmer(ctx context.Context) {
+	ticker := time.NewTicker(30 * time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		for _, p := range g.pools.idlePods() {
+			g.warm(p)
 		}
 	}
 }

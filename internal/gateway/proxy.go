@@ -25,12 +25,11 @@ func withTarget(ctx context.Context, t *target) context.Context {
 	return context.WithValue(ctx, targetKey{}, t)
 }
 
-// newProxy builds the one ReverseProxy all calls share: keep-alive
-// connections to pods, streamed answers, X-Forwarded-* set, hop-by-hop
-// headers dropped (ReverseProxy does that), transport errors handed back
-// to the handler, which answers them as JSON.
-func newProxy() *httputil.ReverseProxy {
-	transport := &http.Transport{
+// newPodTransport is the keep-alive transport to runner pods, shared by
+// calls and specializations: a connection warmed to an idle pool pod
+// carries its specialization, then the first call.
+func newPodTransport() *http.Transport {
+	return &http.Transport{
 		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          4096,
 		MaxIdleConnsPerHost:   256,
@@ -38,6 +37,13 @@ func newProxy() *httputil.ReverseProxy {
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 	}
+}
+
+// newProxy builds the one ReverseProxy all calls share: keep-alive
+// connections to pods, streamed answers, X-Forwarded-* set, hop-by-hop
+// headers dropped (ReverseProxy does that), transport errors handed back
+// to the handler, which answers them as JSON.
+func newProxy(transport http.RoundTripper) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			t := pr.In.Context().Value(targetKey{}).(*target)

@@ -73,6 +73,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	go runIdler(ctx, cfg, restCfg, gw)
+	go gw.RunPoolWarmer(ctx)
 
 	srv := &http.Server{
 		Addr:              cfg.ListenAddr,

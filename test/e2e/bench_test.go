@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -26,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/resources"
 )
 
 // The measurements of `make bench`. Every number is reported next to a
@@ -306,4 +308,120 @@ func TestBenchBurstAtZero(t *testing.T) {
 	if errs > 0 || len(transitions) != 2 {
 		t.Errorf("want every call answered and one 0→1 transition")
 	}
+}
+
+// codeOfSize returns a valid handler padded with small functions to about n bytes.
+func codeOfSize(n int) string {
+	var b strings.Builder
+	b.WriteString("def handle(req):\n    return 'hello from runner'\n")
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "\ndef helper_%d(x):\n    return x * %d + len(str(x))\n", i, i)
+	}
+	return b.String()
+}
+
+// coldStartsViaGateway calls each function once, at zero, through one
+// gateway pod on a kept-alive connection; before each call it waits for
+// ready() (a pool pod to claim, or nothing).
+func coldStartsViaGateway(t *testing.T, gwPod, ns string, names []string, ready func()) dist {
+	t.Helper()
+	base := "http://" + net.JoinHostPort(gwPod, "8000")
+	mustOK(t, base+"/healthz")
+	var out dist
+	for _, name := range names {
+		ready()
+		start := time.Now()
+		mustOK(t, base+"/invoke/"+name+"."+ns)
+		out = append(out, time.Since(start))
+	}
+	return out
+}
+
+// specializeMicros reads what each function's specialized pod reports.
+func specializeMicros(t *testing.T, ns string, names []string) dist {
+	t.Helper()
+	var out dist
+	for _, name := range names {
+		var us int64
+		eventually(t, 10*time.Second, "specialized pod stats of "+name, func() error {
+			for _, p := range functionPods(t, ns, name) {
+				if p.Status.PodIP == "" {
+					continue
+				}
+				resp, err := benchClient.Get("http://" + net.JoinHostPort(p.Status.PodIP, "8080") + resources.StatsPath)
+				if err != nil {
+					return err
+				}
+				var st struct {
+					SpecializeMicros int64 `json:"specializeMicros"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&st)
+				resp.Body.Close()
+				if err == nil && st.SpecializeMicros > 0 {
+					us = st.SpecializeMicros
+					return nil
+				}
+			}
+			return fmt.Errorf("no pool pod stats yet")
+		})
+		out = append(out, time.Duration(us)*time.Microsecond)
+	}
+	return out
+}
+
+func TestBenchPoolColdStart(t *testing.T) {
+	ensurePlatform(t)
+	gwPod := podIP(t, "faas-system", map[string]string{"app.kubernetes.io/name": "faas-gateway"})
+	poolNS := newNamespace(t, "bench-pool")
+	plainNS := newNamespace(t, "bench-nopool")
+	createPool(t, poolNS, 3)
+	const poolRuns, deployRuns, largeRuns = 50, 20, 20
+	long := func(f *faasv1.Function) { f.Spec.IdleTimeoutSeconds = 3600 }
+	small, large := codeOfSize(1024), codeOfSize(100*1024)
+	var poolFns, largeFns, deployFns []string
+	for i := range poolRuns {
+		poolFns = append(poolFns, fmt.Sprintf("f-%d", i))
+		createFunction(t, poolNS, poolFns[i], small, long)
+	}
+	for i := range largeRuns {
+		largeFns = append(largeFns, fmt.Sprintf("large-%d", i))
+		createFunction(t, poolNS, largeFns[i], large, long)
+	}
+	for i := range deployRuns {
+		deployFns = append(deployFns, fmt.Sprintf("d-%d", i))
+		createFunction(t, plainNS, deployFns[i], small, long)
+	}
+	// Before each call, wait until the gateway itself sees a pod to claim.
+	idleMetric := fmt.Sprintf(`faas_gateway_pool_idle_pods{namespace=%q,runtime="python"} `, poolNS)
+	poolReady := func() {
+		eventually(t, 60*time.Second, "a claimable pool pod", func() error {
+			body, err := get("http://" + net.JoinHostPort(gwPod, "8000") + "/metrics")
+			if err != nil {
+				return err
+			}
+			for _, line := range strings.Split(body, "\n") {
+				if n, ok := strings.CutPrefix(line, idleMetric); ok && n != "0" {
+					return nil
+				}
+			}
+			return fmt.Errorf("the gateway sees no idle pool pod")
+		})
+	}
+
+	viaPool := coldStartsViaGateway(t, gwPod, poolNS, poolFns, poolReady)
+	viaDeployment := coldStartsViaGateway(t, gwPod, plainNS, deployFns, func() {})
+	viaPoolLarge := coldStartsViaGateway(t, gwPod, poolNS, largeFns, poolReady)
+	spec1k := specializeMicros(t, poolNS, poolFns)
+	spec100k := specializeMicros(t, poolNS, largeFns)
+
+	t.Logf("\nFirst call to a function at zero, through the gateway\n"+
+		"  warm pool, 1 KiB code (%d functions)    %s\n"+
+		"  warm pool, 100 KiB code (%d functions)  %s\n"+
+		"  no pool: Deployment path (%d functions)  %s\n"+
+		"  Deployment path vs pool: p50 %s  p99 %s\n"+
+		"Runner-side specialization time\n"+
+		"  %d B code   %s\n  %d B code %s",
+		poolRuns, viaPool, largeRuns, viaPoolLarge, deployRuns, viaDeployment,
+		ratio(viaDeployment.pct(.5), viaPool.pct(.5)), ratio(viaDeployment.pct(.99), viaPool.pct(.99)),
+		len(small), spec1k, len(large), spec100k)
 }

@@ -51,14 +51,14 @@ class Runner:
 
     def become(self, function_name, handler, timeout_seconds, concurrency):
         """Turns a pool runner into the given function's runner."""
-        old = self._workers
-        self._workers = concurrent.futures.ThreadPoolExecutor(
-            max_workers=concurrency, thread_name_prefix="handler")
-        old.shutdown(wait=False)
+        if concurrency != self.config.concurrency:
+            old = self._workers
+            self._workers = concurrent.futures.ThreadPoolExecutor(
+                max_workers=concurrency, thread_name_prefix="handler")
+            old.shutdown(wait=False)
         self.config = dataclasses.replace(self.config, function_name=function_name,
                                           timeout_seconds=timeout_seconds, concurrency=concurrency)
         self.handler = handler
-        log.info("Specialized as function %s", function_name)
 
     def stats(self):
         """What the gateway's idler asks every pod before scaling to zero:
@@ -207,6 +207,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # once answered so it is replaced, never reused.
                 threading.Timer(0.2, os._exit, args=(1,)).start()
             return contract.error_response(err.status, str(err), **err.extra)
+        log.info("Specialized as function %s in %d us", runner.config.function_name, micros)
         body = json.dumps({"specializeMicros": micros}).encode("utf-8")
         return contract.Response(200, {"Content-Type": "application/json"}, body)
 
