@@ -13,11 +13,13 @@ import (
 	"github.com/minifaas/minifaas/internal/resources"
 )
 
-// setObservedStatus fills fn.Status from its Deployment and pods.
+// setObservedStatus fills fn.Status from its Deployment and pods: the
+// Deployment's pods plus the pool pods the gateway specialized for it.
 func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev1.Pod) {
 	desired := resources.DesiredReplicas(fn)
-	fn.Status.Replicas = dep.Status.Replicas
-	fn.Status.ReadyReplicas = dep.Status.ReadyReplicas
+	fromPool, fromPoolReady := specializedPods(pods)
+	fn.Status.Replicas = dep.Status.Replicas + fromPool
+	fn.Status.ReadyReplicas = dep.Status.ReadyReplicas + fromPoolReady
 	fn.Status.Selector = labels.SelectorFromSet(resources.SelectorLabels(fn)).String()
 	fn.Status.ObservedGeneration = fn.Generation
 	fn.Status.CodeHash = resources.CodeHash(fn)
@@ -27,9 +29,9 @@ func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev
 	case msg != "":
 		ready.Status, ready.Reason = metav1.ConditionFalse, faasv1.ReasonLoadFailed
 		ready.Message = "the function's code failed to load: " + msg
-	case dep.Status.ReadyReplicas > 0:
+	case fn.Status.ReadyReplicas > 0:
 		ready.Status, ready.Reason = metav1.ConditionTrue, faasv1.ReasonAvailable
-		ready.Message = fmt.Sprintf("%d of %d pods ready", dep.Status.ReadyReplicas, desired)
+		ready.Message = fmt.Sprintf("%d of %d pods ready", fn.Status.ReadyReplicas, desired+fromPool)
 	case desired == 0:
 		ready.Status, ready.Reason = metav1.ConditionTrue, faasv1.ReasonScaledToZero
 		ready.Message = "scaled to zero; the next call starts a pod"
@@ -38,6 +40,25 @@ func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev
 		ready.Message = fmt.Sprintf("waiting for %d pod(s) to become ready", desired)
 	}
 	meta.SetStatusCondition(&fn.Status.Conditions, ready)
+}
+
+// specializedPods counts the function's live pods that came from a pool,
+// and how many of them are ready.
+func specializedPods(pods []corev1.Pod) (all, ready int32) {
+	for i := range pods {
+		p := &pods[i]
+		if p.Labels[resources.PoolStateLabel] != resources.PoolSpecialized || !p.DeletionTimestamp.IsZero() ||
+			p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+			continue
+		}
+		all++
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+				ready++
+			}
+		}
+	}
+	return all, ready
 }
 
 // setFailed records that the operator could not build the function's objects.

@@ -100,6 +100,9 @@ func TestPoolServesTheFirstCallAndRefills(t *testing.T) {
 	if r := ptr.Deref(getFunction(t, ns, "hello").Spec.Replicas, 0); r != 0 {
 		t.Errorf("the Deployment path was used too: replicas %d", r)
 	}
+	if cond := waitReady(t, ns, "hello", faasv1.ReasonAvailable, 10*time.Second); cond.Message != "1 of 1 pods ready" {
+		t.Errorf("the Function's status does not count its pool pod: %q", cond.Message)
+	}
 	eventually(t, 30*time.Second, "pool refilled", func() error {
 		ready := 0
 		for _, p := range poolPods(t, ns, resources.PoolIdle) {
