@@ -233,7 +233,13 @@ func TestColdCallScalesUpOnceAndIsAnsweredWhenThePodIsReady(t *testing.T) {
 	// the gateway's own probe finds it ready.
 	scaler.onScale = func(key types.NamespacedName, to int32) {
 		if to > 0 {
-			time.Sleep(50 * time.Millisecond)
+			// The pod comes up once all 50 calls are held.
+			f := gw.lookup(key)
+			eventuallyTrue(t, func() bool {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				return f.waiting == 50
+			})
 			gw.OnEndpointSlice(slice(key.Name, false, "127.0.0.1"), false)
 		}
 	}

@@ -57,9 +57,11 @@ func TestColdCallIsServedBySpecializingAPoolPod(t *testing.T) {
 	var specializations atomic.Int32
 	var gotSpec specialization
 	var specialized atomic.Bool
+	release := make(chan struct{}) // holds the specialization until every call waits
 	runner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case resources.SpecializePath:
+			<-release
 			if r.Header.Get("Authorization") != "Bearer "+pooltoken.Token(key, "default", "pool-python-aaaaa") {
 				w.WriteHeader(http.StatusForbidden)
 				return
@@ -99,6 +101,13 @@ func TestColdCallIsServedBySpecializingAPoolPod(t *testing.T) {
 			}
 		})
 	}
+	f := gw.lookup(types.NamespacedName{Namespace: "default", Name: "hello"})
+	eventuallyTrue(t, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.waiting == 20
+	})
+	close(release)
 	wg.Wait()
 	if n := specializations.Load(); n != 1 {
 		t.Errorf("specializations = %d, want 1 for the whole burst", n)
@@ -127,7 +136,6 @@ func TestColdCallIsServedBySpecializingAPoolPod(t *testing.T) {
 	})
 
 	// Idle: the pool pod is deleted, never returned to the pool.
-	f := gw.lookup(types.NamespacedName{Namespace: "default", Name: "hello"})
 	f.mu.Lock()
 	f.lastActivity = f.lastActivity.Add(-2 * f.info.Load().IdleTimeout)
 	f.mu.Unlock()
