@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/pooltoken"
 	"github.com/minifaas/minifaas/internal/resources"
 )
@@ -90,7 +91,7 @@ func (r *RuntimePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 	case len(alive) > want:
 		// Drop pods that are not ready first.
-		sort.SliceStable(alive, func(i, j int) bool { return !podReady(alive[i]) && podReady(alive[j]) })
+		sort.SliceStable(alive, func(i, j int) bool { return !kube.PodReady(alive[i]) && kube.PodReady(alive[j]) })
 		for _, p := range alive[:len(alive)-want] {
 			if err := r.Delete(ctx, p); client.IgnoreNotFound(err) != nil {
 				return ctrl.Result{}, fmt.Errorf("delete surplus pool pod %s: %w", p.Name, err)
@@ -101,7 +102,7 @@ func (r *RuntimePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	status := faasv1.RuntimePoolStatus{Pods: int32(len(alive)), ObservedGeneration: pool.Generation}
 	for _, p := range alive {
-		if podReady(p) {
+		if kube.PodReady(p) {
 			status.ReadyPods++
 		}
 	}
@@ -163,15 +164,6 @@ func (r *RuntimePoolReconciler) poolKey(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("create pool key %s: %w", key, err)
 	}
 	return k, nil
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // randomSuffix is five lower-case letters and digits, like generateName's.

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/pooltoken"
 	"github.com/minifaas/minifaas/internal/resources"
 )
@@ -106,7 +107,7 @@ func (ps *pools) observe(pod *corev1.Pod, deleted bool) (p poolPod, fn types.Nam
 	if byRuntime[p.runtime] == nil {
 		byRuntime[p.runtime] = map[string]poolPod{}
 	}
-	if state == resources.PoolIdle && !ended && p.ip != "" && podIsReady(pod) {
+	if state == resources.PoolIdle && !ended && p.ip != "" && kube.PodReady(pod) {
 		_, known := byRuntime[p.runtime][p.name]
 		byRuntime[p.runtime][p.name] = p
 		claimable = !known
@@ -124,7 +125,7 @@ func (ps *pools) observe(pod *corev1.Pod, deleted bool) (p poolPod, fn types.Nam
 		ps.specialized[fn] = map[string]poolPod{}
 	}
 	ps.specialized[fn][p.name] = p
-	return p, fn, p.ip != "" && podIsReady(pod), false, false
+	return p, fn, p.ip != "" && kube.PodReady(pod), false, false
 }
 
 // idlePods returns every claimable pod.
@@ -197,15 +198,6 @@ func (ps *pools) idleCounts() map[[2]string]int {
 		}
 	}
 	return out
-}
-
-func podIsReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // claimFromPool specializes an idle pool pod with f's code and makes it one

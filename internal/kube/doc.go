@@ -1,3 +1,4 @@
-// Package kube holds the small pieces of Kubernetes client set-up that the
-// operator and the gateway share. It knows nothing of Functions.
+// Package kube holds the small Kubernetes helpers that the operator, the
+// gateway and the tests share: client set-up and reading object state. It
+// knows nothing of Functions.
 package kube

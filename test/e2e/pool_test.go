@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/pooltoken"
 	"github.com/minifaas/minifaas/internal/resources"
 )
@@ -106,7 +107,7 @@ func TestPoolServesTheFirstCallAndRefills(t *testing.T) {
 	eventually(t, 30*time.Second, "pool refilled", func() error {
 		ready := 0
 		for _, p := range poolPods(t, ns, resources.PoolIdle) {
-			if p.Name != served.Name && podReady(&p) {
+			if p.Name != served.Name && kube.PodReady(&p) {
 				ready++
 			}
 		}
@@ -198,7 +199,7 @@ def handle(req):
 	var target corev1.Pod
 	eventually(t, 30*time.Second, "a ready idle pool pod", func() error {
 		for _, p := range poolPods(t, ns, resources.PoolIdle) {
-			if podReady(&p) && p.Status.PodIP != "" {
+			if kube.PodReady(&p) && p.Status.PodIP != "" {
 				target = p
 				return nil
 			}
@@ -284,13 +285,4 @@ func TestPoolBurstSpecializesOnePodAndEmptyPoolFallsBack(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
