@@ -105,7 +105,7 @@ func slice(fn string, ready bool, ips ...string) *discoveryv1.EndpointSlice {
 	return s
 }
 
-func newTestGateway(t *testing.T, port int, scaler Scaler) (*Gateway, http.Handler) {
+func newTestGateway(t testing.TB, port int, scaler Scaler) (*Gateway, http.Handler) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -303,7 +303,7 @@ type fakePods struct{}
 func (fakePods) Patch(context.Context, string, string, []byte) error { return nil }
 func (fakePods) Delete(context.Context, string, string) error        { return nil }
 
-func portOf(t *testing.T, srv *httptest.Server) int {
+func portOf(t testing.TB, srv *httptest.Server) int {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	p, err := strconv.Atoi(port)
