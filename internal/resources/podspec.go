@@ -73,7 +73,7 @@ func runnerPodSpec(image string, env []corev1.EnvVar, res corev1.ResourceRequire
 				}},
 				PeriodSeconds:    1,
 				TimeoutSeconds:   1,
-				FailureThreshold: 1,
+				FailureThreshold: 3, // one slow probe on a busy node must not drop a pod
 				SuccessThreshold: 1,
 			},
 			Lifecycle: &corev1.Lifecycle{
