@@ -32,12 +32,16 @@ type endpointSet struct {
 	// ready from the moment they accepted the code, before any EndpointSlice
 	// lists them, until they terminate.
 	specialized map[string]bool
+	// retired are pool pods running code the function no longer has: no
+	// call goes to them, whatever the EndpointSlice says, until they are gone.
+	retired map[string]bool
 }
 
 func newEndpointSet() endpointSet {
 	return endpointSet{
 		slices: map[string][]endpointAddr{}, probed: map[string]bool{},
 		seenReady: map[string]bool{}, probing: map[string]bool{}, specialized: map[string]bool{},
+		retired: map[string]bool{},
 	}
 }
 
@@ -77,6 +81,7 @@ func (f *function) recomputeLocked() (toProbe []string) {
 		for _, a := range sliceAddrs {
 			present[a.ip] = true
 			switch {
+			case es.retired[a.ip]:
 			case a.ready:
 				es.seenReady[a.ip] = true
 				if !es.specialized[a.ip] {
@@ -94,13 +99,13 @@ func (f *function) recomputeLocked() (toProbe []string) {
 		}
 	}
 	for ip := range es.specialized {
-		if terminating[ip] {
+		if terminating[ip] || es.retired[ip] {
 			delete(es.specialized, ip)
 		} else {
 			ready = append(ready, ip)
 		}
 	}
-	for _, m := range []map[string]bool{es.probed, es.seenReady} {
+	for _, m := range []map[string]bool{es.probed, es.seenReady, es.retired} {
 		for ip := range m {
 			if !present[ip] {
 				delete(m, ip)

@@ -17,7 +17,9 @@ import (
 // functionInfo is an immutable snapshot of what the gateway needs of a
 // Function; informer updates replace it whole.
 type functionInfo struct {
-	UID                      types.UID
+	UID types.UID
+	// CodeHash identifies the code pods must run (resources.CodeHash).
+	CodeHash                 string
 	MinReplicas, MaxReplicas int32
 	// Desired is the replica count the Function's spec asks for, clamped.
 	Desired      int32
@@ -33,6 +35,7 @@ type functionInfo struct {
 func infoOf(fn *faasv1.Function) *functionInfo {
 	info := &functionInfo{
 		UID:         fn.UID,
+		CodeHash:    resources.CodeHash(fn),
 		spec:        poolSpecOf(fn),
 		MinReplicas: fn.Spec.MinReplicas,
 		MaxReplicas: fn.Spec.MaxReplicas,

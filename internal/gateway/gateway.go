@@ -82,6 +82,10 @@ func (g *Gateway) OnPoolPod(pod *corev1.Pod, deleted bool) {
 		return
 	}
 	f := g.entry(fn)
+	if info := f.info.Load(); serving && f.exists.Load() && p.codeHash != "" && p.codeHash != info.CodeHash {
+		g.retireStale(f, info.CodeHash)
+		return
+	}
 	f.mu.Lock()
 	if serving != f.endpoints.specialized[p.ip] {
 		if serving {
@@ -120,8 +124,10 @@ func (g *Gateway) entry(key types.NamespacedName) *function {
 // OnFunction records a created or updated Function.
 func (g *Gateway) OnFunction(fn *faasv1.Function) {
 	f := g.entry(types.NamespacedName{Namespace: fn.Namespace, Name: fn.Name})
-	f.info.Store(infoOf(fn))
+	info := infoOf(fn)
+	f.info.Store(info)
 	f.exists.Store(true)
+	g.retireStale(f, info.CodeHash)
 	// Waiting calls re-check: the function may now need a scale-up (scaled
 	// to zero meanwhile) or have a new concurrency.
 	f.mu.Lock()

@@ -68,6 +68,8 @@ func poolSpecOf(fn *faasv1.Function) *specialization {
 type poolPod struct {
 	namespace, name, ip string
 	runtime             faasv1.Runtime
+	// codeHash is the code a specialized pod runs.
+	codeHash string
 }
 
 // pools is the gateway's view of pool pods: the idle ready ones it may
@@ -93,7 +95,7 @@ func newPools() *pools {
 // claimable is true when the pod just became claimable.
 func (ps *pools) observe(pod *corev1.Pod, deleted bool) (p poolPod, fn types.NamespacedName, serving, gone, claimable bool) {
 	p = poolPod{namespace: pod.Namespace, name: pod.Name, ip: pod.Status.PodIP,
-		runtime: faasv1.Runtime(pod.Labels[resources.RuntimeLabel])}
+		runtime: faasv1.Runtime(pod.Labels[resources.RuntimeLabel]), codeHash: pod.Annotations[resources.CodeHashAnnotation]}
 	state := pod.Labels[resources.PoolStateLabel]
 	fn = types.NamespacedName{Namespace: pod.Namespace, Name: pod.Labels[resources.FunctionLabel]}
 	ended := deleted || !pod.DeletionTimestamp.IsZero() || pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded
@@ -231,8 +233,9 @@ func (g *Gateway) claimFromPool(ctx context.Context, f *function) bool {
 			g.metrics.specializations.WithLabelValues(f.key.String(), "ok").Inc()
 			g.metrics.specializationLatency.Observe(elapsed.Seconds())
 			g.log.Info("Specialized pool pod", "function", f.key, "pod", p.name, "took", elapsed.String())
-			go g.adopt(f.key, info.UID, p)
+			go g.adopt(f.key, info.UID, info.CodeHash, p)
 		}
+		p.codeHash = info.CodeHash
 		g.pools.claimed(f.key, p)
 		f.mu.Lock()
 		f.endpoints.specialized[p.ip] = true
@@ -281,10 +284,12 @@ func (g *Gateway) specialize(ctx context.Context, p poolPod, token string, spec 
 }
 
 // adopt makes a specialized pool pod the function's in the API: labelled
-// as its pod (its Service now selects it) and owned by the Function, so
-// deleting the Function deletes it. It leaves its pool for good.
-func (g *Gateway) adopt(fn types.NamespacedName, uid types.UID, p poolPod) {
+// as its pod (its Service now selects it), annotated with the code it runs,
+// and owned by the Function, so deleting the Function deletes it. It leaves
+// its pool for good.
+func (g *Gateway) adopt(fn types.NamespacedName, uid types.UID, codeHash string, p poolPod) {
 	patch := map[string]any{"metadata": map[string]any{
+		"annotations": map[string]string{resources.CodeHashAnnotation: codeHash},
 		"labels": map[string]string{
 			resources.PoolStateLabel: resources.PoolSpecialized,
 			resources.FunctionLabel:  fn.Name,
@@ -345,4 +350,36 @@ func (g *Gateway) RunPoolWarmer(ctx context.Context) {
 			g.warm(p)
 		}
 	}
+}
+
+// retireStale stops calls to f's pool pods that run other code than f now
+// has, and deletes them: the next call is served by a pod with the new code,
+// the way a Deployment rolls. Calls in flight on them finish.
+func (g *Gateway) retireStale(f *function, codeHash string) {
+	for _, p := range g.pools.specializedOf(f.key) {
+		if p.codeHash == codeHash {
+			continue
+		}
+		g.pools.forget(f.key, p)
+		f.mu.Lock()
+		delete(f.endpoints.specialized, p.ip)
+		f.endpoints.retired[p.ip] = true
+		f.recomputeLocked()
+		f.mu.Unlock()
+		g.log.Info("Retiring pool pod with old code", "function", f.key, "pod", p.name)
+		go func() {
+			ctx, cancel := context.WithTimeout(g.bg, 10*time.Second)
+			defer cancel()
+			if err := g.pods.Delete(ctx, p.namespace, p.name); err != nil {
+				g.log.Error(err, "Failed to delete a pool pod with old code", "function", f.key, "pod", p.name)
+			}
+		}()
+	}
+}
+
+// forget drops a specialized pod of fn from the view.
+func (ps *pools) forget(fn types.NamespacedName, p poolPod) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	delete(ps.specialized[fn], p.name)
 }

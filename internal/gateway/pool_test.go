@@ -163,3 +163,49 @@ func TestFunctionsNeedingTheirOwnResourcesSkipThePool(t *testing.T) {
 		t.Error("a function with env from Secrets must take the Deployment path")
 	}
 }
+
+func TestCodeChangeRetiresPoolPodsWithOldCode(t *testing.T) {
+	_, port := runnerStub(t)
+	pods := &recordingPods{patched: map[string]map[string]any{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	metrics := NewMetrics()
+	gw := New(ctx, testConfig(port), &fakeScaler{replicas: map[types.NamespacedName]int32{}}, pods, metrics, discardLog())
+	h := routes(gw, metrics)
+	fn := testFunction("hello")
+	gw.OnFunction(fn)
+	old := infoOf(fn).CodeHash
+
+	// A pool pod specialized with the current code, as the informer shows it.
+	pod := poolPodObject("pool-python-old", "127.0.0.1")
+	pod.Labels[resources.PoolStateLabel] = resources.PoolSpecialized
+	pod.Labels[resources.FunctionLabel] = "hello"
+	pod.Annotations = map[string]string{resources.CodeHashAnnotation: old}
+	gw.OnPoolPod(pod, false)
+	if rec := do(h, "GET", "/invoke/hello", "", nil); rec.Code != 200 {
+		t.Fatalf("call to the specialized pod: %d", rec.Code)
+	}
+
+	// New code: the pod is no longer called, and is deleted.
+	fn.Spec.Code = "def handle(req):\n    return 'v2'\n"
+	gw.OnFunction(fn)
+	f := gw.lookup(types.NamespacedName{Namespace: "default", Name: "hello"})
+	f.mu.Lock()
+	n := len(f.pods)
+	f.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d pods still called after the code changed", n)
+	}
+	gw.OnPoolPod(pod, false) // a later informer event must not bring it back
+	f.mu.Lock()
+	n = len(f.pods)
+	f.mu.Unlock()
+	if n != 0 {
+		t.Errorf("the old pod came back into rotation")
+	}
+	eventuallyTrue(t, func() bool {
+		pods.mu.Lock()
+		defer pods.mu.Unlock()
+		return len(pods.deleted) >= 1 && pods.deleted[0] == "default/pool-python-old"
+	})
+}

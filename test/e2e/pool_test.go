@@ -130,6 +130,31 @@ func TestPoolServesTheFirstCallAndRefills(t *testing.T) {
 	if got := httpGet(t, gw+"/invoke/hello."+ns); got != "hello from runner" {
 		t.Errorf("after idling, the next call answered %q", got)
 	}
+
+	// New code: pool pods running the old code stop serving and are deleted;
+	// calls get the new code.
+	var old []corev1.Pod
+	eventually(t, 10*time.Second, "hello's pool pod", func() error {
+		if old = functionPods(t, ns, "hello"); len(old) != 1 {
+			return fmt.Errorf("%d pods", len(old))
+		}
+		return nil
+	})
+	kubectl(t, "patch", "fn", "hello", "-n", ns, "--type=merge", "-p",
+		`{"spec":{"code":"def handle(req):\n    return 'hello v2'\n"}}`)
+	waitAnswer(t, gw+"/invoke/hello."+ns, "hello v2", 10*time.Second)
+	for range 20 {
+		if got := httpGet(t, gw+"/invoke/hello."+ns); got != "hello v2" {
+			t.Fatalf("after the code change a call answered %q", got)
+		}
+	}
+	eventually(t, 30*time.Second, "the pod with the old code deleted", func() error {
+		var p corev1.Pod
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(&old[0]), &p); err == nil && p.DeletionTimestamp == nil {
+			return fmt.Errorf("%s still runs", p.Name)
+		}
+		return nil
+	})
 }
 
 func TestPoolPodsAreNeverSharedAndCannotBeRespecialized(t *testing.T) {
