@@ -28,6 +28,7 @@ teardown() {
   pkill -KILL -f "containerd --config $STATE_DIR/containerd.toml" 2>/dev/null || true
   mounts_remove
   iptables_clean
+  conntrack_flush
   ip link del "$CNI_BRIDGE" 2>/dev/null || true
   cgroups_remove
   if [[ -d "$STATE_DIR" ]]; then
@@ -76,6 +77,16 @@ iptables_clean() {
       for chain in $chains; do "$ipt" -t "$table" -X "$chain" 2>/dev/null || true; done
     done
   done
+}
+
+# conntrack_flush drops the kernel's connection tracking entries to and
+# from pod and Service addresses, so a new cluster reusing those addresses
+# does not inherit NAT decisions of the old one.
+conntrack_flush() {
+  command -v conntrack >/dev/null || return 0
+  conntrack -D -d "$SERVICE_CIDR" >/dev/null 2>&1 || true
+  conntrack -D -d "$POD_CIDR" >/dev/null 2>&1 || true
+  conntrack -D -s "$POD_CIDR" >/dev/null 2>&1 || true
 }
 
 # cgroups_remove removes the kubelet's kubepods cgroups in every hierarchy.
