@@ -137,7 +137,9 @@ func newNamespace(t *testing.T, prefix string) string {
 			out, _ := kubectlRun("get", "all,functions,events", "-n", name, "-o", "wide")
 			t.Logf("namespace %s at failure:\n%s", name, out)
 		}
-		_ = k8s.Delete(context.Background(), ns)
+		// Wait until the namespace is gone, so the next test does not run
+		// while this one's pods are still draining and terminating.
+		_, _ = kubectlRun("delete", "namespace", name, "--wait", "--timeout=90s")
 	})
 	return name
 }
