@@ -116,81 +116,59 @@ func routes(gw *Gateway, metrics *Metrics) http.Handler {
 	})
 }
 
-// watch feeds the gateway from the Function and EndpointSlice informers.
+// watch feeds the gateway from its informers: Functions, the pool key,
+// pool pods and EndpointSlices.
 func watch(ctx context.Context, informers cache.Cache, gw *Gateway) error {
-	fnInformer, err := informers.GetInformer(ctx, &faasv1.Function{})
-	if err != nil {
-		return fmt.Errorf("get Function informer: %w", err)
-	}
-	_, err = fnInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { gw.OnFunction(obj.(*faasv1.Function)) },
-		UpdateFunc: func(_, obj any) { gw.OnFunction(obj.(*faasv1.Function)) },
-		DeleteFunc: func(obj any) {
-			if key, err := toolscache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
-				ns, name, _ := toolscache.SplitMetaNamespaceKey(key)
-				gw.OnFunctionDeleted(ns, name)
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("watch Functions: %w", err)
-	}
-	keyInformer, err := informers.GetInformer(ctx, &corev1.Secret{})
-	if err != nil {
-		return fmt.Errorf("get pool key informer: %w", err)
-	}
-	onKey := func(obj any) {
-		if secret, ok := obj.(*corev1.Secret); ok && len(secret.Data[pooltoken.SecretKey]) > 0 {
+	onKey := func(secret *corev1.Secret, deleted bool) {
+		if !deleted && len(secret.Data[pooltoken.SecretKey]) > 0 {
 			gw.SetPoolKey(secret.Data[pooltoken.SecretKey])
 			log.FromContext(ctx).Info("Pool path enabled", "secret", secret.Namespace+"/"+secret.Name)
 		}
 	}
-	_, err = keyInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    onKey,
-		UpdateFunc: func(_, obj any) { onKey(obj) },
-	})
-	if err != nil {
-		return fmt.Errorf("watch the pool key: %w", err)
+	onFunction := func(fn *faasv1.Function, deleted bool) {
+		if deleted {
+			gw.OnFunctionDeleted(fn.Namespace, fn.Name)
+		} else {
+			gw.OnFunction(fn)
+		}
 	}
-	podInformer, err := informers.GetInformer(ctx, &corev1.Pod{})
-	if err != nil {
-		return fmt.Errorf("get pool Pod informer: %w", err)
+	handlers := []struct {
+		obj     client.Object
+		handler toolscache.ResourceEventHandler
+	}{
+		{&faasv1.Function{}, eventsOf(onFunction)},
+		{&corev1.Secret{}, eventsOf(onKey)},
+		{&corev1.Pod{}, eventsOf(gw.OnPoolPod)},
+		{&discoveryv1.EndpointSlice{}, eventsOf(gw.OnEndpointSlice)},
 	}
-	_, err = podInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { gw.OnPoolPod(obj.(*corev1.Pod), false) },
-		UpdateFunc: func(_, obj any) { gw.OnPoolPod(obj.(*corev1.Pod), false) },
-		DeleteFunc: func(obj any) {
-			if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-				obj = tomb.Obj
-			}
-			if pod, ok := obj.(*corev1.Pod); ok {
-				gw.OnPoolPod(pod, true)
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("watch pool Pods: %w", err)
-	}
-	epInformer, err := informers.GetInformer(ctx, &discoveryv1.EndpointSlice{})
-	if err != nil {
-		return fmt.Errorf("get EndpointSlice informer: %w", err)
-	}
-	_, err = epInformer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { gw.OnEndpointSlice(obj.(*discoveryv1.EndpointSlice), false) },
-		UpdateFunc: func(_, obj any) { gw.OnEndpointSlice(obj.(*discoveryv1.EndpointSlice), false) },
-		DeleteFunc: func(obj any) {
-			if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-				obj = tomb.Obj
-			}
-			if slice, ok := obj.(*discoveryv1.EndpointSlice); ok {
-				gw.OnEndpointSlice(slice, true)
-			}
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("watch EndpointSlices: %w", err)
+	for _, h := range handlers {
+		informer, err := informers.GetInformer(ctx, h.obj)
+		if err != nil {
+			return fmt.Errorf("get %T informer: %w", h.obj, err)
+		}
+		if _, err := informer.AddEventHandler(h.handler); err != nil {
+			return fmt.Errorf("watch %T: %w", h.obj, err)
+		}
 	}
 	return nil
+}
+
+// eventsOf adapts an informer's events to on(obj, deleted), unwrapping the
+// tombstones of deletions the informer saw late.
+func eventsOf[T client.Object](on func(obj T, deleted bool)) toolscache.ResourceEventHandlerFuncs {
+	deliver := func(obj any, deleted bool) {
+		if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = tomb.Obj
+		}
+		if o, ok := obj.(T); ok {
+			on(o, deleted)
+		}
+	}
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { deliver(obj, false) },
+		UpdateFunc: func(_, obj any) { deliver(obj, false) },
+		DeleteFunc: func(obj any) { deliver(obj, true) },
+	}
 }
 
 // cacheOptions watches Functions, only the EndpointSlices of function

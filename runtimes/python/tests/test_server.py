@@ -4,6 +4,8 @@ import threading
 import time
 import unittest
 
+from tests.support import RunnerServerTestCase
+
 from runner import loader, server
 from runner.config import Config
 
@@ -26,33 +28,11 @@ def handle(req):
 '''
 
 
-class ServerTest(unittest.TestCase):
+class ServerTest(RunnerServerTestCase):
     def setUp(self):
         self.config = Config(function_name="t", port=0, timeout_seconds=0.5, concurrency=4,
                              max_body_bytes=1024)
-        self.runner = server.Runner(self.config, loader.load_handler(SOURCE, "handle"))
-        self.httpd = server.Server(("127.0.0.1", 0), self.runner)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.start()
-
-    def tearDown(self):
-        self.httpd.shutdown()
-        self.thread.join()
-        self.httpd.server_close()
-
-    def conn(self):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-
-    def request(self, method, path, body=None, headers=None, conn=None):
-        c = conn or self.conn()
-        try:
-            c.request(method, path, body=body, headers=headers or {})
-            resp = c.getresponse()
-            return resp.status, dict(resp.getheaders()), resp.read()
-        finally:
-            if conn is None:
-                c.close()
+        self.serve(server.Runner(self.config, loader.load_handler(SOURCE, "handle")))
 
     def test_hello(self):
         status, headers, body = self.request("GET", "/")

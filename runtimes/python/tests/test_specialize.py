@@ -1,5 +1,4 @@
 import hashlib
-import http.client
 import json
 import os
 import threading
@@ -9,6 +8,7 @@ from unittest import mock
 from runner import server
 from runner.config import Config
 from runner.specialize import SPECIALIZE_PATH
+from tests.support import RunnerServerTestCase
 
 TOKEN = "s3cret-token-for-this-pod"
 
@@ -20,29 +20,15 @@ def spec(code="def handle(req):\n    return 'specialized ' + req.path\n", **extr
     return json.dumps(body).encode()
 
 
-class PoolModeTest(unittest.TestCase):
+class PoolModeTest(RunnerServerTestCase):
     def setUp(self):
         config = Config(port=0, mode="pool", specialize_token_sha256=hashlib.sha256(TOKEN.encode()).hexdigest())
-        self.runner = server.Runner(config)
-        self.httpd = server.Server(("127.0.0.1", 0), self.runner)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.start()
+        self.serve(server.Runner(config))
 
-    def tearDown(self):
-        self.httpd.shutdown()
-        self.thread.join()
-        self.httpd.server_close()
-
-    def request(self, method, path, body=None, token=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+    def request(self, method, path, body=None, token=None):  # pylint: disable=arguments-renamed
         headers = {"Authorization": "Bearer " + token} if token is not None else {}
-        try:
-            c.request(method, path, body=body, headers=headers)
-            resp = c.getresponse()
-            return resp.status, resp.read()
-        finally:
-            c.close()
+        status, _, body = super().request(method, path, body=body, headers=headers)
+        return status, body
 
     def test_ready_before_specialization_but_calls_wait_for_code(self):
         self.assertEqual(self.request("GET", server.READY_PATH)[0], 200)
