@@ -224,10 +224,19 @@ def handle(req):
 	if got := httpGet(t, gw+"/invoke/attacker."+ns+"?target=127.0.0.1"); got != "403" {
 		t.Errorf("specializing its own pod got %s, want 403", got)
 	}
+	// The target must be another pod than the attacker's own, which stays
+	// labelled idle until the gateway has handed it over.
+	var own []corev1.Pod
+	eventually(t, 10*time.Second, "the attacker's pod handed over", func() error {
+		if own = functionPods(t, ns, "attacker"); len(own) != 1 {
+			return fmt.Errorf("%d pods", len(own))
+		}
+		return nil
+	})
 	var target corev1.Pod
 	eventually(t, 30*time.Second, "a ready idle pool pod", func() error {
 		for _, p := range poolPods(t, ns, resources.PoolIdle) {
-			if kube.PodReady(&p) && p.Status.PodIP != "" {
+			if kube.PodReady(&p) && p.Status.PodIP != "" && p.Name != own[0].Name {
 				target = p
 				return nil
 			}
