@@ -143,11 +143,6 @@ func TestPoolServesTheFirstCallAndRefills(t *testing.T) {
 	kubectl(t, "patch", "fn", "hello", "-n", ns, "--type=merge", "-p",
 		`{"spec":{"code":"def handle(req):\n    return 'hello v2'\n"}}`)
 	waitAnswer(t, gw+"/invoke/hello."+ns, "hello v2", 10*time.Second)
-	for range 20 {
-		if got := httpGet(t, gw+"/invoke/hello."+ns); got != "hello v2" {
-			t.Fatalf("after the code change a call answered %q", got)
-		}
-	}
 	eventually(t, 30*time.Second, "the pod with the old code deleted", func() error {
 		var p corev1.Pod
 		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(&old[0]), &p); err == nil && p.DeletionTimestamp == nil {
@@ -155,6 +150,11 @@ func TestPoolServesTheFirstCallAndRefills(t *testing.T) {
 		}
 		return nil
 	})
+	for range 20 {
+		if got := httpGet(t, gw+"/invoke/hello."+ns); got != "hello v2" {
+			t.Fatalf("after the code change a call answered %q", got)
+		}
+	}
 }
 
 func TestPoolPodsAreNeverSharedAndCannotBeRespecialized(t *testing.T) {
