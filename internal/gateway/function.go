@@ -18,6 +18,8 @@ import (
 // Function; informer updates replace it whole.
 type functionInfo struct {
 	UID types.UID
+	// Generation is the Function's metadata.generation this was made from.
+	Generation int64
 	// CodeHash identifies the code pods must run (resources.CodeHash).
 	CodeHash                 string
 	MinReplicas, MaxReplicas int32
@@ -32,11 +34,13 @@ type functionInfo struct {
 	spec *specialization
 }
 
-func infoOf(fn *faasv1.Function) *functionInfo {
+// infoOf snapshots fn. The code-derived parts (hash, encoded
+// specialization: up to 768 KiB each) are taken from prev when fn's spec has
+// not changed since, so status-only updates do not redo them.
+func infoOf(fn *faasv1.Function, prev *functionInfo) *functionInfo {
 	info := &functionInfo{
 		UID:         fn.UID,
-		CodeHash:    resources.CodeHash(fn),
-		spec:        poolSpecOf(fn),
+		Generation:  fn.Generation,
 		MinReplicas: fn.Spec.MinReplicas,
 		MaxReplicas: fn.Spec.MaxReplicas,
 		Desired:     resources.DesiredReplicas(fn),
@@ -46,6 +50,11 @@ func infoOf(fn *faasv1.Function) *functionInfo {
 	}
 	if c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady); c != nil {
 		info.ReadyMessage = c.Reason + ": " + c.Message
+	}
+	if prev != nil && prev.CodeHash != "" && prev.UID == fn.UID && prev.Generation == fn.Generation {
+		info.CodeHash, info.spec = prev.CodeHash, prev.spec
+	} else {
+		info.CodeHash, info.spec = resources.CodeHash(fn), poolSpecOf(fn)
 	}
 	return info
 }

@@ -19,8 +19,9 @@ import (
 )
 
 // Gateway routes calls to function pods and scales functions from zero.
-// Its view of Functions and endpoints is fed by informers (OnFunction,
-// OnEndpointSlice); it writes to the cluster only through its Scaler.
+// Its view of Functions, endpoints and pool pods is fed by informers
+// (OnFunction, OnEndpointSlice, OnPoolPod); it writes to the cluster only
+// through its Scaler and its PodWriter.
 type Gateway struct {
 	cfg     Config
 	scaler  Scaler
@@ -124,7 +125,7 @@ func (g *Gateway) entry(key types.NamespacedName) *function {
 // OnFunction records a created or updated Function.
 func (g *Gateway) OnFunction(fn *faasv1.Function) {
 	f := g.entry(types.NamespacedName{Namespace: fn.Namespace, Name: fn.Name})
-	info := infoOf(fn)
+	info := infoOf(fn, f.info.Load())
 	f.info.Store(info)
 	f.exists.Store(true)
 	g.retireStale(f, info.CodeHash)

@@ -174,7 +174,7 @@ func TestCodeChangeRetiresPoolPodsWithOldCode(t *testing.T) {
 	h := routes(gw, metrics)
 	fn := testFunction("hello")
 	gw.OnFunction(fn)
-	old := infoOf(fn).CodeHash
+	old := infoOf(fn, nil).CodeHash
 
 	// A pool pod specialized with the current code, as the informer shows it.
 	pod := poolPodObject("pool-python-old", "127.0.0.1")
@@ -188,6 +188,7 @@ func TestCodeChangeRetiresPoolPodsWithOldCode(t *testing.T) {
 
 	// New code: the pod is no longer called, and is deleted.
 	fn.Spec.Code = "def handle(req):\n    return 'v2'\n"
+	fn.Generation++ // as the API server does on a spec change
 	gw.OnFunction(fn)
 	f := gw.lookup(types.NamespacedName{Namespace: "default", Name: "hello"})
 	f.mu.Lock()
@@ -208,4 +209,31 @@ func TestCodeChangeRetiresPoolPodsWithOldCode(t *testing.T) {
 		defer pods.mu.Unlock()
 		return len(pods.deleted) >= 1 && pods.deleted[0] == "default/pool-python-old"
 	})
+}
+
+func TestInfoReusesCodeDerivedPartsWhileTheSpecIsUnchanged(t *testing.T) {
+	fn := testFunction("hello")
+	fn.UID, fn.Generation = "uid-1", 1
+	first := infoOf(fn, nil)
+
+	// A status-only update: same generation, the encoded code is reused.
+	fn.Status.ReadyReplicas = 1
+	again := infoOf(fn, first)
+	if again.spec != first.spec || again.CodeHash != first.CodeHash {
+		t.Error("a status update re-encoded the code")
+	}
+
+	// A spec change bumps the generation: everything is derived anew.
+	fn.Spec.Code = "def handle(req):\n    return 'v2'\n"
+	fn.Generation = 2
+	changed := infoOf(fn, again)
+	if changed.CodeHash == first.CodeHash || changed.spec.Code != fn.Spec.Code {
+		t.Error("a code change kept the old code")
+	}
+
+	// A Function recreated under the same name is not the same object.
+	fn.UID, fn.Generation = "uid-2", 2
+	if recreated := infoOf(fn, changed); recreated.spec == changed.spec {
+		t.Error("a new Function reused the old one's specialization")
+	}
 }
