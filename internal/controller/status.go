@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/resources"
 )
 
@@ -52,10 +53,8 @@ func specializedPods(pods []corev1.Pod) (all, ready int32) {
 			continue
 		}
 		all++
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				ready++
-			}
+		if kube.PodReady(p) {
+			ready++
 		}
 	}
 	return all, ready

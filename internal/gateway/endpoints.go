@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -176,6 +177,8 @@ func probeOnce(ctx context.Context, client *http.Client, url string) bool {
 	if err != nil {
 		return false
 	}
+	// Read to the end, so a kept-alive connection can be reused.
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }

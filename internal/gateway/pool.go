@@ -323,16 +323,7 @@ func (g *Gateway) adopt(fn types.NamespacedName, uid types.UID, codeHash string,
 func (g *Gateway) warm(p poolPod) {
 	ctx, cancel := context.WithTimeout(g.bg, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+podAddr(p.ip, g.cfg.RunnerPort)+resources.ReadyPath, nil)
-	if err != nil {
-		return
-	}
-	resp, err := g.podClient.Do(req)
-	if err != nil {
-		return
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	probeOnce(ctx, g.podClient, "http://"+podAddr(p.ip, g.cfg.RunnerPort)+resources.ReadyPath)
 }
 
 // RunPoolWarmer keeps the connections to claimable pool pods warm: idle
