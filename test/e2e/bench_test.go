@@ -22,7 +22,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -107,25 +106,6 @@ func throughput(t *testing.T, url string, workers int, d time.Duration) float64 
 	return float64(n.Load()) / d.Seconds()
 }
 
-func podIP(t *testing.T, ns string, labels map[string]string) string {
-	t.Helper()
-	var ip string
-	eventually(t, 60*time.Second, "a running pod", func() error {
-		var pods corev1.PodList
-		if err := k8s.List(context.Background(), &pods, client.InNamespace(ns), client.MatchingLabels(labels)); err != nil {
-			return err
-		}
-		for _, p := range pods.Items {
-			if p.Status.PodIP != "" && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
-				ip = p.Status.PodIP
-				return nil
-			}
-		}
-		return fmt.Errorf("none yet")
-	})
-	return ip
-}
-
 // startNginx runs nginx as a keep-alive reverse proxy to upstream.
 func startNginx(t *testing.T, upstream string) string {
 	t.Helper()
@@ -169,8 +149,8 @@ func TestBenchWarmCalls(t *testing.T) {
 	createFunction(t, ns, "warm", helloCode, func(f *faasv1.Function) { f.Spec.Concurrency = 100 })
 	kubectl(t, "scale", "fn/warm", "-n", ns, "--replicas=1")
 	waitReady(t, ns, "warm", faasv1.ReasonAvailable, 60*time.Second)
-	pod := podIP(t, ns, map[string]string{"faas.example.com/function": "warm"})
-	gwPod := podIP(t, "faas-system", map[string]string{"app.kubernetes.io/name": "faas-gateway"})
+	pod := readyPodIP(t, ns, map[string]string{"faas.example.com/function": "warm"})
+	gwPod := readyPodIP(t, "faas-system", gatewayLabels)
 
 	targets := []struct{ name, url string }{
 		{"direct to the pod IP (baseline)", "http://" + net.JoinHostPort(pod, "8080") + "/"},
@@ -381,7 +361,7 @@ func specializeMicros(t *testing.T, ns string, names []string) (d dist, fallback
 
 func TestBenchPoolColdStart(t *testing.T) {
 	ensurePlatform(t)
-	gwPod := podIP(t, "faas-system", map[string]string{"app.kubernetes.io/name": "faas-gateway"})
+	gwPod := readyPodIP(t, "faas-system", gatewayLabels)
 	poolNS := newNamespace(t, "bench-pool")
 	plainNS := newNamespace(t, "bench-nopool")
 	const poolSize = 3

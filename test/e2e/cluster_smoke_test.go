@@ -5,9 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -88,19 +86,14 @@ var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transpo
 
 // get returns the body of a 200 answer to GET url.
 func get(url string) (string, error) {
-	resp, err := httpClient.Get(url)
+	code, body, err := call(http.MethodGet, url, "")
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
+	if code != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %d %s", url, code, body)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET %s: %d %s", url, resp.StatusCode, body)
-	}
-	return strings.TrimSpace(string(body)), nil
+	return body, nil
 }
 
 func httpGet(t *testing.T, url string) string {

@@ -14,6 +14,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/minifaas/minifaas/internal/kube"
 )
 
 var platformOnce sync.Once
@@ -77,4 +79,27 @@ func startGateway(t *testing.T, ns string, flags ...string) string {
 		return err
 	})
 	return url
+}
+
+// gatewayLabels select the gateway's pods.
+var gatewayLabels = map[string]string{"app.kubernetes.io/name": "faas-gateway"}
+
+// readyPodIP waits for a ready pod with labels in ns and returns its IP.
+func readyPodIP(t *testing.T, ns string, labels map[string]string) string {
+	t.Helper()
+	var ip string
+	eventually(t, 60*time.Second, "a ready pod", func() error {
+		var pods corev1.PodList
+		if err := k8s.List(context.Background(), &pods, client.InNamespace(ns), client.MatchingLabels(labels)); err != nil {
+			return err
+		}
+		for _, p := range pods.Items {
+			if p.Status.PodIP != "" && p.DeletionTimestamp == nil && kube.PodReady(&p) {
+				ip = p.Status.PodIP
+				return nil
+			}
+		}
+		return fmt.Errorf("none yet")
+	})
+	return ip
 }

@@ -161,7 +161,7 @@ func TestPoolPodsAreNeverSharedAndCannotBeRespecialized(t *testing.T) {
 	ensurePlatform(t)
 	// One gateway replica: the attacker's second call must find the pod its
 	// first call got, not race another replica that has not seen it yet.
-	gw := "http://" + net.JoinHostPort(gatewayPodIP(t), "8000")
+	gw := "http://" + net.JoinHostPort(readyPodIP(t, "faas-system", gatewayLabels), "8000")
 	ns := newNamespace(t, "pooliso")
 	createPool(t, ns, 3)
 	createFunction(t, ns, "one", "def handle(req):\n    return 'one'\n")
@@ -322,21 +322,4 @@ func TestPoolBurstSpecializesOnePodAndEmptyPoolFallsBack(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// gatewayPodIP returns the address of one ready gateway pod.
-func gatewayPodIP(t *testing.T) string {
-	t.Helper()
-	var pods corev1.PodList
-	if err := k8s.List(context.Background(), &pods, client.InNamespace("faas-system"),
-		client.MatchingLabels{"app.kubernetes.io/name": "faas-gateway"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil && kube.PodReady(&p) && p.Status.PodIP != "" {
-			return p.Status.PodIP
-		}
-	}
-	t.Fatal("no ready gateway pod")
-	return ""
 }
