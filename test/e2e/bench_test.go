@@ -385,19 +385,16 @@ func TestBenchPoolColdStart(t *testing.T) {
 	// Before each call, wait until the pool is warm again: the gateway
 	// itself sees all its pods claimable, so no refill from the previous
 	// call is still starting.
-	idleMetric := fmt.Sprintf(`faas_gateway_pool_idle_pods{namespace=%q,runtime="python"} `, poolNS)
 	poolReady := func() {
 		eventually(t, 60*time.Second, "a full pool", func() error {
-			body, err := get("http://" + net.JoinHostPort(gwPod, "8000") + "/metrics")
+			n, err := gatewayIdlePoolPods(gwPod, poolNS)
 			if err != nil {
 				return err
 			}
-			for _, line := range strings.Split(body, "\n") {
-				if n, ok := strings.CutPrefix(line, idleMetric); ok && n == strconv.Itoa(poolSize) {
-					return nil
-				}
+			if n != poolSize {
+				return fmt.Errorf("the gateway sees %d idle pool pods, want %d", n, poolSize)
 			}
-			return fmt.Errorf("the gateway sees fewer than %d idle pool pods", poolSize)
+			return nil
 		})
 	}
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -102,4 +103,46 @@ func readyPodIP(t *testing.T, ns string, labels map[string]string) string {
 		return fmt.Errorf("none yet")
 	})
 	return ip
+}
+
+// gatewayIdlePoolPods returns how many claimable pool pods of ns the
+// gateway pod at ip sees, from its faas_gateway_pool_idle_pods metric.
+func gatewayIdlePoolPods(ip, ns string) (int, error) {
+	body, err := get("http://" + net.JoinHostPort(ip, "8000") + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	prefix := fmt.Sprintf(`faas_gateway_pool_idle_pods{namespace=%q,runtime="python"} `, ns)
+	for _, line := range strings.Split(body, "\n") {
+		if n, ok := strings.CutPrefix(line, prefix); ok {
+			return strconv.Atoi(n)
+		}
+	}
+	return 0, nil
+}
+
+// waitGatewaysSeePool waits until every gateway replica sees n claimable
+// pool pods in ns: replicas choose the same pod for a function only when
+// their views agree.
+func waitGatewaysSeePool(t *testing.T, ns string, n int) {
+	t.Helper()
+	var pods corev1.PodList
+	if err := k8s.List(context.Background(), &pods, client.InNamespace("faas-system"), client.MatchingLabels(gatewayLabels)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil || !kube.PodReady(&p) {
+			continue
+		}
+		eventually(t, 30*time.Second, "gateway "+p.Name+" sees the pool", func() error {
+			got, err := gatewayIdlePoolPods(p.Status.PodIP, ns)
+			if err != nil {
+				return err
+			}
+			if got != n {
+				return fmt.Errorf("sees %d claimable pool pods, want %d", got, n)
+			}
+			return nil
+		})
+	}
 }

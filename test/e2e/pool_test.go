@@ -277,6 +277,7 @@ func TestPoolBurstSpecializesOnePodAndEmptyPoolFallsBack(t *testing.T) {
 	ns := newNamespace(t, "poolburst")
 	createPool(t, ns, 2)
 	createFunction(t, ns, "burst", helloCode)
+	waitGatewaysSeePool(t, ns, 2)
 	codes := burst(t, gw+"/invoke/burst."+ns, 1000)
 	if codes[200] != 1000 {
 		t.Errorf("status counts = %v, want 1000 × 200", codes)
