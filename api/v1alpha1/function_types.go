@@ -95,6 +95,50 @@ type FunctionSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=86400
 	IdleTimeoutSeconds int32 `json:"idleTimeoutSeconds,omitempty"`
+
+	// targetUtilization is the share of concurrency, in percent, the
+	// autoscaler aims to keep each pod busy at: with concurrency 10 and 70,
+	// it wants one pod per 7 calls in flight or waiting.
+	// +optional
+	// +kubebuilder:default=70
+	// +kubebuilder:validation:Minimum=10
+	// +kubebuilder:validation:Maximum=100
+	TargetUtilization int32 `json:"targetUtilization,omitempty"`
+
+	// scaleDownDelaySeconds is how long demand must have stayed lower before
+	// the autoscaler removes pods; scaling up is never delayed. Scaling to
+	// zero is governed by idleTimeoutSeconds.
+	// +optional
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	ScaleDownDelaySeconds *int32 `json:"scaleDownDelaySeconds,omitempty"`
+
+	// egress opts the function's pods out of the platform's default egress
+	// blocks (the API server and the cloud metadata address).
+	// +optional
+	Egress FunctionEgress `json:"egress,omitempty"`
+
+	// runtimeClassName runs the function's pods with this RuntimeClass, for
+	// example gVisor or Kata, for code that is not trusted. Such a function
+	// never uses a RuntimePool.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
+}
+
+// FunctionEgress lifts the default egress blocks of a function's pods.
+type FunctionEgress struct {
+	// allowAPIServer lets the function's pods reach the Kubernetes API
+	// server. Blocked by default: a function has no business there.
+	// +optional
+	AllowAPIServer bool `json:"allowAPIServer,omitempty"`
+
+	// allowCloudMetadata lets the function's pods reach the cloud metadata
+	// address 169.254.169.254, which hands out the node's credentials on
+	// most clouds. Blocked by default.
+	// +optional
+	AllowCloudMetadata bool `json:"allowCloudMetadata,omitempty"`
 }
 
 // Condition types and reasons of a Function.
@@ -115,6 +159,11 @@ type FunctionStatus struct {
 	// replicas is the number of pods the function has now.
 	// +optional
 	Replicas int32 `json:"replicas"`
+
+	// desiredReplicas is the number of pods the function is asked to have:
+	// spec.replicas within [minReplicas, maxReplicas].
+	// +optional
+	DesiredReplicas int32 `json:"desiredReplicas"`
 
 	// readyReplicas is the number of pods that answer calls.
 	// +optional
@@ -145,6 +194,7 @@ type FunctionStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
 // +kubebuilder:printcolumn:name="Runtime",type=string,JSONPath=`.spec.runtime`
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.desiredReplicas`
 // +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.replicas`
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`

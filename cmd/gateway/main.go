@@ -14,11 +14,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/minifaas/minifaas/internal/gateway"
-	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 func main() {
-	cfg := gateway.Config{RunnerPort: resources.RunnerPort}
+	cfg := gateway.Config{RunnerPort: runnerapi.CallPort}
 	var devLog bool
 	cmd := &cobra.Command{
 		Use:          "gateway",

@@ -12,6 +12,7 @@ import (
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // setObservedStatus fills fn.Status from its Deployment and pods: the
@@ -19,6 +20,7 @@ import (
 func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev1.Pod) {
 	desired := resources.DesiredReplicas(fn)
 	fromPool, fromPoolReady := specializedPods(pods)
+	fn.Status.DesiredReplicas = desired
 	fn.Status.Replicas = dep.Status.Replicas + fromPool
 	fn.Status.ReadyReplicas = dep.Status.ReadyReplicas + fromPoolReady
 	fn.Status.Selector = labels.SelectorFromSet(resources.SelectorLabels(fn)).String()
@@ -72,8 +74,10 @@ func setFailed(fn *faasv1.Function, err error) {
 }
 
 // loadFailure returns the termination message of a runner that exited
-// while loading the current code, or "" if none did. Pods of older code are
-// ignored: their failures say nothing about what runs now.
+// while loading the current code, or "" if none did. Only the runner's own
+// load-failure exit code counts: a crash or an OOM kill after the code
+// loaded is not a load failure. Pods of older code are ignored: their
+// failures say nothing about what runs now.
 func loadFailure(pods []corev1.Pod, codeHash string) string {
 	for i := range pods {
 		pod := &pods[i]
@@ -82,7 +86,7 @@ func loadFailure(pods []corev1.Pod, codeHash string) string {
 		}
 		for _, cs := range pod.Status.ContainerStatuses {
 			for _, t := range []*corev1.ContainerStateTerminated{cs.State.Terminated, cs.LastTerminationState.Terminated} {
-				if t != nil && t.ExitCode != 0 && t.Message != "" {
+				if t != nil && t.ExitCode == runnerapi.LoadFailedExitCode && t.Message != "" {
 					return t.Message
 				}
 			}

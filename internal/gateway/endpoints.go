@@ -8,7 +8,7 @@ import (
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 
-	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // endpointAddr is one pod address of an EndpointSlice.
@@ -142,7 +142,7 @@ func (f *function) probe(ctx context.Context, client *http.Client, ip string, in
 		delete(f.endpoints.probing, ip)
 		f.mu.Unlock()
 	}()
-	url := "http://" + podAddr(ip, f.port) + resources.ReadyPath
+	url := "http://" + podAddr(ip, f.port) + runnerapi.ReadyPath
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
 		f.mu.Lock()

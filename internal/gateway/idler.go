@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // podStats is what a runner reports at /_/stats: the calls it saw from
@@ -100,7 +100,7 @@ func (g *Gateway) stats(ctx context.Context, addr string) (podStats, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	var st podStats
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+resources.StatsPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+runnerapi.StatsPath, nil)
 	if err != nil {
 		return st, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/pooltoken"
 	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // specialization is what a pool pod is handed: the body of its one
@@ -255,7 +256,7 @@ func (g *Gateway) specialize(ctx context.Context, p poolPod, token string, spec 
 	body := spec.body
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	url := "http://" + podAddr(p.ip, g.cfg.RunnerPort) + resources.SpecializePath
+	url := "http://" + podAddr(p.ip, g.cfg.RunnerPort) + runnerapi.SpecializePath
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -323,7 +324,7 @@ func (g *Gateway) adopt(fn types.NamespacedName, uid types.UID, codeHash string,
 func (g *Gateway) warm(p poolPod) {
 	ctx, cancel := context.WithTimeout(g.bg, 2*time.Second)
 	defer cancel()
-	probeOnce(ctx, g.podClient, "http://"+podAddr(p.ip, g.cfg.RunnerPort)+resources.ReadyPath)
+	probeOnce(ctx, g.podClient, "http://"+podAddr(p.ip, g.cfg.RunnerPort)+runnerapi.ReadyPath)
 }
 
 // RunPoolWarmer keeps the connections to claimable pool pods warm: idle

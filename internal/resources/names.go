@@ -32,14 +32,6 @@ const (
 	CodeFile = "function.py"
 	// CodeDir is where the code ConfigMap is mounted in the runner.
 	CodeDir = "/var/faas/code"
-	// RunnerPort is the port every runner serves calls on.
-	RunnerPort = 8080
-	// ReadyPath is the runner's readiness endpoint.
-	ReadyPath = "/_/ready"
-	// StatsPath is where a runner reports its calls in flight and idle time.
-	StatsPath = "/_/stats"
-	// SpecializePath is where a pool runner takes its one specialization.
-	SpecializePath = "/_/specialize"
 )
 
 // DeploymentName is the name of the Function's Deployment.

@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // RunnerImages maps each runtime to its generic runner image.
@@ -29,14 +30,15 @@ const drainSeconds = 2
 // security context (non-root, read-only root, no capabilities, no token).
 func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
 	env := []corev1.EnvVar{
-		{Name: "FAAS_FUNCTION_NAME", Value: fn.Name},
-		{Name: "FAAS_HANDLER", Value: fn.Spec.Handler},
-		{Name: "FAAS_CODE_PATH", Value: CodeDir + "/" + CodeFile},
-		{Name: "FAAS_TIMEOUT_SECONDS", Value: strconv.Itoa(int(fn.Spec.TimeoutSeconds))},
-		{Name: "FAAS_CONCURRENCY", Value: strconv.Itoa(int(fn.Spec.Concurrency))},
+		{Name: runnerapi.EnvFunctionName, Value: fn.Name},
+		{Name: runnerapi.EnvHandler, Value: fn.Spec.Handler},
+		{Name: runnerapi.EnvCodePath, Value: CodeDir + "/" + CodeFile},
+		{Name: runnerapi.EnvTimeoutSeconds, Value: strconv.Itoa(int(fn.Spec.TimeoutSeconds))},
+		{Name: runnerapi.EnvConcurrency, Value: strconv.Itoa(int(fn.Spec.Concurrency))},
 	}
 	env = append(env, fn.Spec.Env...)
 	spec := runnerPodSpec(image, env, fn.Spec.Resources, int64(fn.Spec.TimeoutSeconds))
+	spec.RuntimeClassName = fn.Spec.RuntimeClassName
 	c := &spec.Containers[0]
 	c.VolumeMounts = append([]corev1.VolumeMount{{Name: "code", MountPath: CodeDir, ReadOnly: true}}, c.VolumeMounts...)
 	spec.Volumes = append([]corev1.Volume{{Name: "code", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
@@ -49,7 +51,10 @@ func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
 // env, a readiness probe on the runner, a drain before SIGTERM, an
 // in-memory /tmp and the locked-down security context.
 func runnerPodSpec(image string, env []corev1.EnvVar, res corev1.ResourceRequirements, callTimeoutSeconds int64) corev1.PodSpec {
-	env = append([]corev1.EnvVar{{Name: "FAAS_PORT", Value: strconv.Itoa(RunnerPort)}}, env...)
+	env = append([]corev1.EnvVar{
+		{Name: runnerapi.EnvPort, Value: strconv.Itoa(runnerapi.CallPort)},
+		{Name: runnerapi.EnvAdminPort, Value: strconv.Itoa(runnerapi.AdminPort)},
+	}, env...)
 	return corev1.PodSpec{
 		AutomountServiceAccountToken:  ptr.To(false),
 		EnableServiceLinks:            ptr.To(false),
@@ -65,11 +70,14 @@ func runnerPodSpec(image string, env []corev1.EnvVar, res corev1.ResourceRequire
 			Image:           image,
 			ImagePullPolicy: corev1.PullIfNotPresent,
 			Env:             env,
-			Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: RunnerPort, Protocol: corev1.ProtocolTCP}},
+			Ports: []corev1.ContainerPort{
+				{Name: "http", ContainerPort: runnerapi.CallPort, Protocol: corev1.ProtocolTCP},
+				{Name: "admin", ContainerPort: runnerapi.AdminPort, Protocol: corev1.ProtocolTCP},
+			},
 			Resources:       res,
 			ReadinessProbe: &corev1.Probe{
 				ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
-					Path: ReadyPath, Port: intstr.FromString("http"),
+					Path: runnerapi.ReadyPath, Port: intstr.FromString("admin"),
 				}},
 				PeriodSeconds:    1,
 				TimeoutSeconds:   1,

@@ -5,6 +5,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // poolCallTimeoutSeconds sizes a pool pod's grace period; the function it
@@ -28,8 +29,8 @@ func PoolPodLabels(pool *faasv1.RuntimePool) map[string]string {
 // given a function must not come back as an empty pool pod.
 func MakePoolPod(pool *faasv1.RuntimePool, name, image, tokenHash string) *corev1.Pod {
 	env := []corev1.EnvVar{
-		{Name: "FAAS_MODE", Value: "pool"},
-		{Name: "FAAS_SPECIALIZE_TOKEN_SHA256", Value: tokenHash},
+		{Name: runnerapi.EnvMode, Value: runnerapi.ModePool},
+		{Name: runnerapi.EnvSpecializeTokenSHA256, Value: tokenHash},
 	}
 	spec := runnerPodSpec(image, env, pool.Spec.Resources, poolCallTimeoutSeconds)
 	spec.RestartPolicy = corev1.RestartPolicyNever
