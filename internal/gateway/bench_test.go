@@ -5,22 +5,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // BenchmarkGatewayWarmCall measures the whole handler chain — routing,
 // capacity, proxy, metrics — for a warm call to a local stub pod, against
 // BenchmarkDirectCall, the same call without the gateway.
 func BenchmarkGatewayWarmCall(b *testing.B) {
-	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("hello from runner"))
-	}))
-	defer stub.Close()
-	gw, h := newTestGateway(b, portOf(b, stub), &fakeScaler{replicas: map[types.NamespacedName]int32{}})
+	p := freePorts(b)
+	pod := startPod(b, "127.0.0.1", p)
+	pod.onCall = func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello from runner")) }
+	gw := newTestGateway(b, testConfig(p))
 	gw.OnFunction(testFunction("hello"))
 	gw.OnEndpointSlice(slice("hello", true, "127.0.0.1"), false)
-	front := httptest.NewServer(h)
+	front := httptest.NewServer(gw.handler)
 	defer front.Close()
 	benchGet(b, front.URL+"/invoke/hello")
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -11,138 +13,159 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/gateway/backends"
+	"github.com/minifaas/minifaas/internal/gateway/capacity"
+	"github.com/minifaas/minifaas/internal/gateway/coldstart"
+	"github.com/minifaas/minifaas/internal/gateway/httpapi"
+	"github.com/minifaas/minifaas/internal/gateway/pool"
 	"github.com/minifaas/minifaas/internal/resources"
 )
 
 // functionInfo is an immutable snapshot of what the gateway needs of a
 // Function; informer updates replace it whole.
 type functionInfo struct {
-	UID types.UID
-	// Generation is the Function's metadata.generation this was made from.
+	UID        types.UID
 	Generation int64
-	// CodeHash identifies the code pods must run (resources.CodeHash).
+	// CodeHash is resources.CodeHash: what the operator matches load
+	// failures of pods by.
 	CodeHash                 string
 	MinReplicas, MaxReplicas int32
-	// Desired is the replica count the Function's spec asks for, clamped.
-	Desired      int32
-	Concurrency  int32
-	IdleTimeout  time.Duration
-	CallTimeout  time.Duration
-	ReadyMessage string
-	// spec is what a pool pod is specialized with; nil when the function
-	// cannot be served from a pool (see poolSpecOf).
-	spec *specialization
+	// Replicas is the Function's desired Deployment replicas, clamped.
+	Replicas          int32
+	Concurrency       int32
+	TargetUtilization float64
+	ScaleDownDelay    time.Duration
+	IdleTimeout       time.Duration
+	CallTimeout       time.Duration
+	ReadyMessage      string
+	// LoadFailed is true when the Ready condition says the current code
+	// cannot load.
+	LoadFailed bool
+	// Spec is how a pool pod is specialized for the function; nil when it
+	// takes the Deployment path only.
+	Spec *pool.Spec
 }
 
 // infoOf snapshots fn. The code-derived parts (hash, encoded
-// specialization: up to 768 KiB each) are taken from prev when fn's spec has
-// not changed since, so status-only updates do not redo them.
+// specialization: up to 768 KiB each) are taken from prev while fn's spec is
+// unchanged, so status-only updates do not redo them.
 func infoOf(fn *faasv1.Function, prev *functionInfo) *functionInfo {
+	delay := 30 * time.Second
+	if fn.Spec.ScaleDownDelaySeconds != nil {
+		delay = time.Duration(*fn.Spec.ScaleDownDelaySeconds) * time.Second
+	}
+	util := float64(fn.Spec.TargetUtilization) / 100
+	if util <= 0 || util > 1 {
+		util = 0.7
+	}
 	info := &functionInfo{
-		UID:         fn.UID,
-		Generation:  fn.Generation,
-		MinReplicas: fn.Spec.MinReplicas,
-		MaxReplicas: fn.Spec.MaxReplicas,
-		Desired:     resources.DesiredReplicas(fn),
-		Concurrency: max(fn.Spec.Concurrency, 1),
-		IdleTimeout: time.Duration(fn.Spec.IdleTimeoutSeconds) * time.Second,
-		CallTimeout: time.Duration(max(fn.Spec.TimeoutSeconds, 1)) * time.Second,
+		UID: fn.UID, Generation: fn.Generation,
+		MinReplicas: fn.Spec.MinReplicas, MaxReplicas: max(fn.Spec.MaxReplicas, fn.Spec.MinReplicas, 1),
+		Replicas:          resources.DesiredReplicas(fn),
+		Concurrency:       max(fn.Spec.Concurrency, 1),
+		TargetUtilization: util,
+		ScaleDownDelay:    delay,
+		IdleTimeout:       time.Duration(max(fn.Spec.IdleTimeoutSeconds, 1)) * time.Second,
+		CallTimeout:       time.Duration(max(fn.Spec.TimeoutSeconds, 1)) * time.Second,
 	}
 	if c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady); c != nil {
 		info.ReadyMessage = c.Reason + ": " + c.Message
+		info.LoadFailed = c.Reason == faasv1.ReasonLoadFailed && fn.Status.CodeHash == resources.CodeHash(fn)
 	}
 	if prev != nil && prev.CodeHash != "" && prev.UID == fn.UID && prev.Generation == fn.Generation {
-		info.CodeHash, info.spec = prev.CodeHash, prev.spec
+		info.CodeHash, info.Spec = prev.CodeHash, prev.Spec
 	} else {
-		info.CodeHash, info.spec = resources.CodeHash(fn), poolSpecOf(fn)
+		info.CodeHash, info.Spec = resources.CodeHash(fn), pool.SpecFor(fn)
 	}
 	return info
 }
 
-// pod is one ready runner pod of a function. inFlight is guarded by the
-// function's mu.
-type pod struct {
-	ip       string
-	addr     string
-	inFlight int32
-	// fromPool is true for a pool pod specialized by the gateway.
-	fromPool bool
+// unloadable is a pool pod's report that a specialization cannot load.
+type unloadable struct {
+	specHash, message string
 }
 
-// function is the gateway's state of one Function: its settings, its
-// ready pods, and the calls in flight and waiting.
+// function is the gateway's state of one Function. It is the call path's
+// httpapi.Target.
 type function struct {
-	key  types.NamespacedName
-	port int // the runner port of its pods
-	info atomic.Pointer[functionInfo]
-	// exists is false until the Function itself is seen: its endpoints may
-	// be known first.
-	exists atomic.Bool
+	key     types.NamespacedName
+	name    string
+	info    atomic.Pointer[functionInfo]
+	exists  atomic.Bool // the Function itself was seen
+	breaker *capacity.Breaker
+	tracker *backends.Tracker
+	cold    coldstart.State
+	// poolUnloadable is set when a pool pod could not load the function's
+	// specialization: its callers are answered at once.
+	poolUnloadable atomic.Pointer[unloadable]
+	// created is when the state was made, for dropping state made for
+	// endpoints of a Function never seen.
+	created time.Time
+	// gone is closed when the function is deleted: its probes and starts end.
+	gone   context.Context
+	cancel context.CancelFunc
 
 	mu sync.Mutex
-	// pods are the ready pods by IP; order is their round-robin order.
-	pods  map[string]*pod
-	order []*pod
-	next  int
-	// changed is closed and replaced whenever a call may now find a pod:
-	// one appeared, one got a free slot, or the function changed.
-	changed  chan struct{}
-	waiting  int
-	inFlight int
-	// lastActivity is when a call last ended or started waiting.
-	lastActivity time.Time
-	// scaling is true from a scale-up from zero until a pod is ready or
-	// the scale-up failed; it makes a burst cause exactly one.
-	scaling bool
-	// lastScaleFailure delays the next scale-up after one failed.
-	lastScaleFailure time.Time
-	// endpoints are the function's EndpointSlice addresses and what the
-	// gateway's own probes found of them.
-	endpoints endpointSet
+	// poolIPs are the pool pods serving the function; guarded by mu.
+	poolIPs map[string]bool
 }
 
-func newFunction(key types.NamespacedName, port int, info *functionInfo, now time.Time) *function {
-	f := &function{
-		key:          key,
-		port:         port,
-		pods:         map[string]*pod{},
-		changed:      make(chan struct{}),
-		lastActivity: now,
-		endpoints:    newEndpointSet(),
+var _ httpapi.Target = (*function)(nil)
+
+func (f *function) Acquire(ctx context.Context) (capacity.Slot, bool, error) {
+	return f.breaker.Acquire(ctx)
+}
+
+func (f *function) Release(s capacity.Slot) { f.breaker.Release(s) }
+
+func (f *function) CallTimeout() time.Duration { return f.info.Load().CallTimeout }
+
+func (f *function) ConnFailed(ip string) {
+	f.tracker.Apply(backends.Event{Kind: backends.ConnFailed, IP: ip})
+}
+
+func (f *function) WaitReason() string { return f.info.Load().ReadyMessage }
+
+// Unavailable answers calls at once while the function's current code
+// cannot load and no pod serves it (pods of older code still do during a
+// rollout of broken code).
+func (f *function) Unavailable() error {
+	if len(f.tracker.Ready()) > 0 {
+		return nil
 	}
-	f.info.Store(info)
-	return f
+	return f.loadError()
 }
 
-// broadcastLocked wakes every waiting call. f.mu must be held.
-func (f *function) broadcastLocked() {
-	close(f.changed)
-	f.changed = make(chan struct{})
+func (f *function) loadError() error {
+	info := f.info.Load()
+	if info.LoadFailed {
+		return fmt.Errorf("%w: %s cannot load its code: %s", httpapi.ErrUnavailable, f.name, info.ReadyMessage)
+	}
+	if u := f.poolUnloadable.Load(); u != nil && info.Spec != nil && u.specHash == info.Spec.Hash {
+		return fmt.Errorf("%w: %s cannot load its code: %s", httpapi.ErrUnavailable, f.name, u.message)
+	}
+	return nil
 }
 
-// setPodsLocked replaces the ready pods, keeping in-flight counts of pods
-// that stay. f.mu must be held.
-func (f *function) setPodsLocked(ips []string) {
-	next := make(map[string]*pod, len(ips))
-	order := make([]*pod, 0, len(ips))
-	for _, ip := range ips {
-		p, ok := f.pods[ip]
-		if !ok {
-			p = &pod{ip: ip, addr: podAddr(ip, f.port), fromPool: f.endpoints.specialized[ip]}
+// setReady gives capacity the ready pods; the tracker calls it in order.
+func (f *function) setReady(port int) func(ips []string) {
+	return func(ips []string) {
+		f.mu.Lock()
+		pods := make([]capacity.Pod, len(ips))
+		for i, ip := range ips {
+			pods[i] = capacity.Pod{IP: ip, Addr: net.JoinHostPort(ip, strconv.Itoa(port)), FromPool: f.poolIPs[ip]}
 		}
-		next[ip] = p
-		order = append(order, p)
-	}
-	added := len(next) > 0 && len(f.pods) < len(next)
-	f.pods, f.order = next, order
-	if len(next) > 0 {
-		f.scaling = false
-	}
-	if added {
-		f.broadcastLocked()
+		f.mu.Unlock()
+		f.breaker.SetPods(pods)
 	}
 }
 
-func podAddr(ip string, port int) string {
-	return net.JoinHostPort(ip, strconv.Itoa(port))
+func (f *function) markPool(ip string, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if on {
+		f.poolIPs[ip] = true
+	} else {
+		delete(f.poolIPs, ip)
+	}
 }

@@ -2,194 +2,151 @@ package gateway
 
 import (
 	"context"
+	"net"
 	"net/http"
-	"net/http/httputil"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 
-	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
-	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/gateway/backends"
+	"github.com/minifaas/minifaas/internal/gateway/capacity"
+	"github.com/minifaas/minifaas/internal/gateway/coldstart"
+	"github.com/minifaas/minifaas/internal/gateway/httpapi"
+	"github.com/minifaas/minifaas/internal/gateway/pool"
 )
 
-// Gateway routes calls to function pods and scales functions from zero.
-// Its view of Functions, endpoints and pool pods is fed by informers
-// (OnFunction, OnEndpointSlice, OnPoolPod); it writes to the cluster only
-// through its Scaler and its PodWriter.
+// Gateway is the state behind the call path: one function entry per
+// Function, fed by informers (OnFunction, OnEndpointSlice, OnPoolPod), and
+// the cold path, the pool and the load reports wired to them. It writes to
+// the cluster only through its Scaler and its PodWriter.
 type Gateway struct {
 	cfg     Config
-	scaler  Scaler
-	pods    PodWriter
+	scaler  coldstart.Scaler
+	pods    pool.PodWriter
 	metrics *Metrics
 	log     logr.Logger
 	now     func() time.Time
-	proxy   *httputil.ReverseProxy
-	probes  *http.Client
-	// podClient shares the proxy's keep-alive connections to pods.
-	podClient *http.Client
-	// bg bounds background work (probes, scale-ups) to the gateway's life.
+	// bg bounds background work (probes, starts, hand-overs) to the
+	// gateway's life; it outlives the HTTP server during a shutdown.
 	bg context.Context
 
-	// pools is the view of pool pods; poolKey derives their tokens, nil
-	// until the key Secret has been read (the pool path is off until then).
-	pools   *pools
+	// podTransport carries calls, specializations and warm-ups to pods.
+	podTransport *http.Transport
+	probeClient  *http.Client
+	starter      *coldstart.Starter
+	view         *pool.View
+	claimer      pool.Claimer
+	adopter      pool.Adopter
+	// poolKey derives pool pods' tokens; nil until the key Secret has been
+	// read (the pool path is off until then).
 	poolKey atomic.Pointer[[]byte]
 
 	mu  sync.RWMutex
 	fns map[types.NamespacedName]*function // guarded by mu
 }
 
-// PodWriter changes pool pods: the gateway hands claimed ones to their
-// function and deletes them when the function idles.
-type PodWriter interface {
-	Patch(ctx context.Context, namespace, name string, mergePatch []byte) error
-	Delete(ctx context.Context, namespace, name string) error
-}
-
-// New builds a Gateway. bg ends its background work when done.
-func New(bg context.Context, cfg Config, scaler Scaler, pods PodWriter, metrics *Metrics, log logr.Logger) *Gateway {
-	transport := newPodTransport()
+// New builds a Gateway; bg ends its background work when done.
+func New(bg context.Context, cfg Config, scaler coldstart.Scaler, pods pool.PodWriter, metrics *Metrics, log logr.Logger) *Gateway {
 	g := &Gateway{
 		cfg: cfg, scaler: scaler, pods: pods, metrics: metrics, log: log, now: time.Now, bg: bg,
-		pools:     newPools(),
-		proxy:     newProxy(transport),
-		podClient: &http.Client{Transport: transport},
-		probes:    &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}},
-		fns:       map[types.NamespacedName]*function{},
+		podTransport: newPodTransport(cfg),
+		view:         pool.NewView(),
+		fns:          map[types.NamespacedName]*function{},
 	}
-	metrics.watchPools(g.pools)
+	g.probeClient = &http.Client{Timeout: cfg.ProbeRequestTimeout, Transport: g.podTransport}
+	g.claimer = pool.Claimer{Client: &http.Client{Transport: g.podTransport}, AdminPort: cfg.RunnerAdminPort}
+	g.adopter = pool.Adopter{Pods: pods, Attempts: cfg.AdoptAttempts, Backoff: cfg.AdoptBackoff, Timeout: cfg.APITimeout}
+	g.starter = coldstart.NewStarter(bg, scaler, poolPath{g}, coldObserver{g},
+		coldstart.Timing{Timeout: cfg.ColdStartTimeout, RetryBackoff: cfg.ColdStartRetryBackoff, AskGrace: cfg.ColdStartAskGrace}, log, g.now)
+	metrics.watchPools(g.view)
+	metrics.watchLoad(g.loadByFunction)
 	return g
+}
+
+// newPodTransport is the keep-alive transport to runner pods, shared by
+// calls, specializations and probes: a connection warmed to an idle pool pod
+// carries its specialization, then the first call.
+func newPodTransport(cfg Config) *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       60 * time.Second, // below the runner's keep-alive timeout
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ResponseHeaderTimeout: 0, // bounded per call by the function's timeout
+	}
 }
 
 // SetPoolKey enables the pool path with the key shared with the operator.
 func (g *Gateway) SetPoolKey(key []byte) { g.poolKey.Store(&key) }
 
-// OnPoolPod records a pool pod's state; deleted means it is gone. A pool
-// pod specialized by another gateway replica serves its function here too
-// from the moment it is labelled as the function's, ahead of the
-// EndpointSlice, so this replica does not claim a second pod for it.
-func (g *Gateway) OnPoolPod(pod *corev1.Pod, deleted bool) {
-	p, fn, serving, gone, claimable := g.pools.observe(pod, deleted)
-	if claimable {
-		go g.warm(p)
-	}
-	if !serving && !gone {
-		return
-	}
-	f := g.entry(fn)
-	if info := f.info.Load(); serving && f.exists.Load() && p.codeHash != "" && p.codeHash != info.CodeHash {
-		g.retireStale(f, info.CodeHash)
-		return
-	}
-	f.mu.Lock()
-	if serving != f.endpoints.specialized[p.ip] {
-		if serving {
-			f.endpoints.specialized[p.ip] = true
-		} else {
-			delete(f.endpoints.specialized, p.ip)
-		}
-		f.recomputeLocked()
-	}
-	f.mu.Unlock()
-}
-
-// lookup returns the state of a Function the gateway knows, or nil.
-func (g *Gateway) lookup(key types.NamespacedName) *function {
+// Resolve is the call path's lookup: a Function that exists, or nil.
+func (g *Gateway) Resolve(key types.NamespacedName) httpapi.Target {
 	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if f := g.fns[key]; f != nil && f.exists.Load() {
-		return f
-	}
-	return nil
-}
-
-// entry returns the state kept for key, making it if needed: an
-// EndpointSlice may arrive before its Function.
-func (g *Gateway) entry(key types.NamespacedName) *function {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	f, ok := g.fns[key]
-	if !ok {
-		f = newFunction(key, g.cfg.RunnerPort, &functionInfo{Concurrency: 1}, g.now())
-		g.fns[key] = f
+	f := g.fns[key]
+	g.mu.RUnlock()
+	if f == nil || !f.exists.Load() {
+		return nil
 	}
 	return f
 }
 
-// OnFunction records a created or updated Function.
-func (g *Gateway) OnFunction(fn *faasv1.Function) {
-	f := g.entry(types.NamespacedName{Namespace: fn.Namespace, Name: fn.Name})
-	info := infoOf(fn, f.info.Load())
-	f.info.Store(info)
-	f.exists.Store(true)
-	g.retireStale(f, info.CodeHash)
-	// Waiting calls re-check: the function may now need a scale-up (scaled
-	// to zero meanwhile) or have a new concurrency.
-	f.mu.Lock()
-	f.broadcastLocked()
-	f.mu.Unlock()
-}
-
-// OnFunctionDeleted forgets a Function; calls waiting for it time out.
-func (g *Gateway) OnFunctionDeleted(namespace, name string) {
+// entry returns the state kept for key, making it if needed: an
+// EndpointSlice may arrive before its Function. create false only looks.
+func (g *Gateway) entry(key types.NamespacedName, create bool) *function {
+	g.mu.RLock()
+	f := g.fns[key]
+	g.mu.RUnlock()
+	if f != nil || !create {
+		return f
+	}
 	g.mu.Lock()
-	delete(g.fns, types.NamespacedName{Namespace: namespace, Name: name})
-	g.mu.Unlock()
+	defer g.mu.Unlock()
+	if f = g.fns[key]; f != nil {
+		return f
+	}
+	f = g.newFunction(key)
+	g.fns[key] = f
+	return f
 }
 
-// OnEndpointSlice records a function's EndpointSlice; deleted removes it.
-func (g *Gateway) OnEndpointSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
-	name := slice.Labels[resources.FunctionLabel]
-	if name == "" {
-		return
-	}
-	f := g.entry(types.NamespacedName{Namespace: slice.Namespace, Name: name})
-	var addrs []endpointAddr
-	if !deleted {
-		addrs = addrsOf(slice)
-		if addrs == nil {
-			addrs = []endpointAddr{}
-		}
-	}
-	f.mu.Lock()
-	toProbe := f.setSliceLocked(slice.Name, addrs)
-	f.mu.Unlock()
-	for _, ip := range toProbe {
-		go f.probe(g.bg, g.probes, ip, g.cfg.ProbeInterval)
-	}
+func (g *Gateway) newFunction(key types.NamespacedName) *function {
+	ctx, cancel := context.WithCancel(g.bg)
+	f := &function{key: key, name: key.String(), created: g.now(), gone: ctx, cancel: cancel, poolIPs: map[string]bool{}}
+	f.info.Store(&functionInfo{Concurrency: 1, MaxReplicas: 1, IdleTimeout: time.Minute, CallTimeout: 30 * time.Second, TargetUtilization: 0.7})
+	f.breaker = capacity.New(1, g.cfg.MaxWaiting, g.now, capacity.Hooks{
+		Queued: func(noPods bool) { g.onQueued(f, noPods) },
+	})
+	f.tracker = backends.NewTracker(ctx, g.probe,
+		backends.ProbeTiming{Interval: g.cfg.ProbeInterval, FastFor: g.cfg.ProbeFastFor, MaxInterval: g.cfg.ProbeMaxInterval, Timeout: g.cfg.ProbeTimeout},
+		f.setReady(g.cfg.RunnerPort))
+	return f
 }
 
-// requestScaleUp is the scaleUpRequester of every function: one goroutine
-// per burst specializes a pool pod or, when there is none to be had, asks
-// the API server for one replica of the function's Deployment.
-func (g *Gateway) requestScaleUp(f *function) {
-	go func() {
-		ctx, cancel := context.WithTimeout(g.bg, 10*time.Second)
-		defer cancel()
-		if g.claimFromPool(ctx, f) {
-			return
-		}
-		var from int32
-		var changed bool
-		// Another gateway replica scaling the same function at once makes
-		// this one conflict; re-reading then finds the replica it asked for.
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			var err error
-			from, changed, err = g.scaler.ScaleIf(ctx, f.key, 1, func(cur int32) bool { return cur < 1 })
-			return err
-		})
-		if err != nil {
-			g.log.Error(err, "Failed to scale function from zero", "function", f.key)
-		} else if changed {
-			g.metrics.scaleEvents.WithLabelValues(f.key.String(), "up").Inc()
-			g.log.Info("Scaled function from zero", "function", f.key, "from", from, "to", 1)
-		}
-		f.scaleUpDone(err, g.now())
-	}()
+// probe asks a runner's readiness endpoint once.
+func (g *Gateway) probe(ctx context.Context, ip string) bool {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.ProbeRequestTimeout)
+	defer cancel()
+	return g.claimer.Ready(ctx, ip)
 }
+
+// functions returns every function whose Function exists.
+func (g *Gateway) functions() []*function {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	out := make([]*function, 0, len(g.fns))
+	for _, f := range g.fns {
+		if f.exists.Load() {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// podAddr is where a runner's port listens.
+func podAddr(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }

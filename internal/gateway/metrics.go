@@ -1,17 +1,22 @@
 package gateway
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/minifaas/minifaas/internal/gateway/httpapi"
+	"github.com/minifaas/minifaas/internal/gateway/pool"
 )
 
 // Metrics are the gateway's Prometheus metrics, on their own registry.
 type Metrics struct {
 	Registry         *prometheus.Registry
-	calls            *prometheus.CounterVec
-	callDuration     *prometheus.HistogramVec
+	Calls            httpapi.CallMetrics
 	coldStarts       *prometheus.CounterVec
 	coldStartLatency *prometheus.HistogramVec
-	waiting          *prometheus.GaugeVec
+	desired          *prometheus.GaugeVec
 	scaleEvents      *prometheus.CounterVec
 	specializations  *prometheus.CounterVec
 	// specializationLatency is seen from the gateway: one HTTP round trip.
@@ -22,13 +27,7 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
-		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "faas_gateway_calls_total", Help: "Calls answered, by function and HTTP status code.",
-		}, []string{"function", "code"}),
-		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "faas_gateway_call_duration_seconds", Help: "Time from a call's arrival to its answer, by function.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"function"}),
+		Calls:    httpapi.NewCallMetrics(),
 		coldStarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "faas_gateway_cold_starts_total", Help: "Calls that arrived while their function had no ready pod, by the path that served them (pool, deployment).",
 		}, []string{"function", "path"}),
@@ -37,41 +36,96 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2, 5, 10, 30},
 		}, []string{"function", "path"}),
 		specializations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "faas_gateway_specializations_total", Help: "Pool pod specializations, by function and result (ok, refused).",
+			Name: "faas_gateway_specializations_total", Help: "Pool pod specializations, by function and result (ok, shared, refused, unreachable, unloadable).",
 		}, []string{"function", "result"}),
 		specializationLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "faas_gateway_specialization_duration_seconds", Help: "Time a pool pod took to accept a function's code, seen from the gateway.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
-		waiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "faas_gateway_waiting_calls", Help: "Calls held waiting for a free pod, by function.",
+		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "faas_gateway_desired_pods", Help: "Pods the autoscaler wants for a function (leader only).",
 		}, []string{"function"}),
 		scaleEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "faas_gateway_scale_events_total", Help: "Scale changes the gateway made, by function and direction (up, down).",
 		}, []string{"function", "direction"}),
 	}
-	m.Registry.MustRegister(m.calls, m.callDuration, m.coldStarts, m.coldStartLatency, m.waiting, m.scaleEvents,
-		m.specializations, m.specializationLatency,
+	m.Registry.MustRegister(m.Calls.Calls, m.Calls.CallDuration, m.coldStarts, m.coldStartLatency, m.desired,
+		m.scaleEvents, m.specializations, m.specializationLatency,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
 
+// forget removes every series of a deleted function.
+func (m *Metrics) forget(function string) {
+	m.Calls.Forget(function)
+	l := prometheus.Labels{"function": function}
+	for _, v := range []interface {
+		DeletePartialMatch(prometheus.Labels) int
+	}{m.coldStarts, m.coldStartLatency, m.desired, m.scaleEvents, m.specializations} {
+		v.DeletePartialMatch(l)
+	}
+}
+
+// ColdStart is the call path's report of a call that waited for a first pod.
+func (m *Metrics) ColdStart(function, path string, waited time.Duration, ok bool) {
+	m.coldStarts.WithLabelValues(function, path).Inc()
+	if ok {
+		m.coldStartLatency.WithLabelValues(function, path).Observe(waited.Seconds())
+	}
+}
+
+// Scaled and Desired are the autoscaler's reports.
+func (m *Metrics) Scaled(fn types.NamespacedName, from, to int32, _ string) {
+	dir := "up"
+	if to < from {
+		dir = "down"
+	}
+	m.scaleEvents.WithLabelValues(fn.String(), dir).Inc()
+}
+
+func (m *Metrics) Desired(fn types.NamespacedName, desired int32) {
+	m.desired.WithLabelValues(fn.String()).Set(float64(desired))
+}
+
+// watchLoad exports the calls waiting and in flight on this replica, read
+// from the functions at scrape time.
+func (m *Metrics) watchLoad(report func() map[string][2]int) {
+	m.Registry.MustRegister(loadCollector{report: report,
+		waiting:  prometheus.NewDesc("faas_gateway_waiting_calls", "Calls held waiting for a free pod on this replica, by function.", []string{"function"}, nil),
+		inFlight: prometheus.NewDesc("faas_gateway_in_flight_calls", "Calls in flight to pods from this replica, by function.", []string{"function"}, nil),
+	})
+}
+
+type loadCollector struct {
+	report            func() map[string][2]int
+	waiting, inFlight *prometheus.Desc
+}
+
+func (c loadCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.waiting; ch <- c.inFlight }
+
+func (c loadCollector) Collect(ch chan<- prometheus.Metric) {
+	for fn, l := range c.report() {
+		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(l[0]), fn)
+		ch <- prometheus.MustNewConstMetric(c.inFlight, prometheus.GaugeValue, float64(l[1]), fn)
+	}
+}
+
 // watchPools exports the claimable pool pods the gateway sees.
-func (m *Metrics) watchPools(ps *pools) {
-	m.Registry.MustRegister(poolCollector{ps: ps, desc: prometheus.NewDesc("faas_gateway_pool_idle_pods",
+func (m *Metrics) watchPools(v *pool.View) {
+	m.Registry.MustRegister(poolCollector{v: v, desc: prometheus.NewDesc("faas_gateway_pool_idle_pods",
 		"Ready, unspecialized pool pods the gateway may claim, by namespace and runtime.", []string{"namespace", "runtime"}, nil)})
 }
 
 // poolCollector reads the pool counts at scrape time.
 type poolCollector struct {
-	ps   *pools
+	v    *pool.View
 	desc *prometheus.Desc
 }
 
 func (c poolCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
-	for k, n := range c.ps.idleCounts() {
+	for k, n := range c.v.IdleCounts() {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 }

@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/minifaas/minifaas/internal/gateway/pool"
 )
 
 // podWriter patches and deletes pool pods with the API server.
@@ -15,7 +17,7 @@ type podWriter struct {
 	c client.Client
 }
 
-var _ PodWriter = podWriter{}
+var _ pool.PodWriter = podWriter{}
 
 func (w podWriter) Patch(ctx context.Context, namespace, name string, mergePatch []byte) error {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}

@@ -4,34 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/gateway/autoscaler"
+	"github.com/minifaas/minifaas/internal/gateway/httpapi"
 	"github.com/minifaas/minifaas/internal/kube"
-	"github.com/minifaas/minifaas/internal/pooltoken"
-	"github.com/minifaas/minifaas/internal/resources"
 )
 
-// Run serves the gateway until ctx is done, then lets in-flight calls finish.
+// Run serves the gateway until ctx is done, then drains: it keeps accepting
+// for DrainDelay (answers close their connections), stops accepting, and
+// waits for every held and in-flight call, within ShutdownTimeout, before it
+// stops its informers and background work, which held calls need.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -53,174 +49,100 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
 	}
-	informers, err := cache.New(restCfg, cacheOptions(scheme, cfg.Namespace, cfg.SystemNamespace))
-	if err != nil {
-		return fmt.Errorf("create informers: %w", err)
+	if cfg.Identity == "" {
+		cfg.Identity, _ = os.Hostname()
 	}
 
+	// Background work outlives ctx: held calls need informers and starts
+	// until they are answered.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
 	metrics := NewMetrics()
-	gw := New(ctx, cfg, scaleSubresource{c: c}, podWriter{c: c}, metrics, logger)
-	if err := watch(ctx, informers, gw); err != nil {
+	gw := New(bg, cfg, scaleSubresource{c: c}, podWriter{c: c}, metrics, logger)
+	ps := newPeers(cfg.PodIP, portOf(cfg.AdminAddr))
+	if err := startInformers(bg, restCfg, scheme, cfg, gw, ps); err != nil {
 		return err
 	}
-	go func() {
-		if err := informers.Start(ctx); err != nil {
-			logger.Error(err, "Informers stopped")
-		}
-	}()
-	if !informers.WaitForCacheSync(ctx) {
-		return fmt.Errorf("informers did not sync")
+	go gw.RunHealer(bg)
+	go gw.RunPoolWarmer(bg)
+	go gw.RunJanitor(bg)
+	auto := &autoscaler.Autoscaler{
+		Collector: autoscaler.Collector{Local: gw, Peers: ps, Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}},
+		Functions: gw, Scaler: scaleSubresource{c: c}, Zeroer: zeroer{gw}, Observer: metrics,
+		Timing: autoscaler.Timing{Interval: cfg.AutoscaleInterval, BurstWindow: cfg.BurstWindow, ScrapeTimeout: cfg.ScrapeTimeout},
+		Log:    logger.WithName("autoscaler"), Now: time.Now,
 	}
+	go runAutoscaler(bg, cfg, restCfg, auto, logger)
 
-	go runIdler(ctx, cfg, restCfg, gw)
-	go gw.RunPoolWarmer(ctx)
-
-	srv := &http.Server{
+	draining := &httpapi.Draining{}
+	public := &http.Server{
 		Addr:              cfg.ListenAddr,
-		Handler:           routes(gw, metrics),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Handler:           chain(gw, metrics, draining, cfg, logger),
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		IdleTimeout:       cfg.KeepAliveTimeout,
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("Gateway listening", "address", cfg.ListenAddr, "namespace", cfg.Namespace, "defaultNamespace", cfg.DefaultNamespace)
+	admin := &http.Server{Addr: cfg.AdminAddr, Handler: adminRoutes(gw, metrics, draining), ReadHeaderTimeout: cfg.HeaderTimeout}
+	errc := make(chan error, 2)
+	go func() { errc <- fmt.Errorf("serve %s: %w", cfg.ListenAddr, public.ListenAndServe()) }()
+	go func() { errc <- fmt.Errorf("serve admin %s: %w", cfg.AdminAddr, admin.ListenAndServe()) }()
+	logger.Info("Gateway listening", "address", cfg.ListenAddr, "admin", cfg.AdminAddr, "namespace", cfg.Namespace, "defaultNamespace", cfg.DefaultNamespace)
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", cfg.ListenAddr, err)
+		return err
 	case <-ctx.Done():
 	}
-	// Stop taking calls; let those in flight finish.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	return drain(logger, cfg, draining, public, admin, stopBG)
+}
+
+// drain stops the gateway without losing a call it accepted.
+func drain(logger logr.Logger, cfg Config, draining *httpapi.Draining, public, admin *http.Server, stopBG func()) error {
+	logger.Info("Draining", "drainDelay", cfg.DrainDelay.String(), "shutdownTimeout", cfg.ShutdownTimeout.String())
+	draining.Start()
+	time.Sleep(cfg.DrainDelay)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err := public.Shutdown(ctx)
+	stopBG()
+	_ = admin.Shutdown(ctx)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	logger.Info("Gateway stopped")
 	return nil
 }
 
-// routes serves calls under /invoke/ and the gateway's own endpoints; calls
-// bypass ServeMux so their paths reach the function uncleaned.
-func routes(gw *Gateway, metrics *Metrics) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
-	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
-	mux.HandleFunc("GET /healthz", ok)
-	mux.HandleFunc("GET /readyz", ok) // informers synced before the server started
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, InvokePrefix) {
-			gw.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
+func portOf(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	var n int
+	_, _ = fmt.Sscan(p, &n)
+	return n
 }
 
-// watch feeds the gateway from its informers: Functions, the pool key,
-// pool pods and EndpointSlices.
-func watch(ctx context.Context, informers cache.Cache, gw *Gateway) error {
-	onKey := func(secret *corev1.Secret, deleted bool) {
-		if !deleted && len(secret.Data[pooltoken.SecretKey]) > 0 {
-			gw.SetPoolKey(secret.Data[pooltoken.SecretKey])
-			log.FromContext(ctx).Info("Pool path enabled", "secret", secret.Namespace+"/"+secret.Name)
-		}
-	}
-	onFunction := func(fn *faasv1.Function, deleted bool) {
-		if deleted {
-			gw.OnFunctionDeleted(fn.Namespace, fn.Name)
-		} else {
-			gw.OnFunction(fn)
-		}
-	}
-	handlers := []struct {
-		obj     client.Object
-		handler toolscache.ResourceEventHandler
-	}{
-		{&faasv1.Function{}, eventsOf(onFunction)},
-		{&corev1.Secret{}, eventsOf(onKey)},
-		{&corev1.Pod{}, eventsOf(gw.OnPoolPod)},
-		{&discoveryv1.EndpointSlice{}, eventsOf(gw.OnEndpointSlice)},
-	}
-	for _, h := range handlers {
-		informer, err := informers.GetInformer(ctx, h.obj)
-		if err != nil {
-			return fmt.Errorf("get %T informer: %w", h.obj, err)
-		}
-		if _, err := informer.AddEventHandler(h.handler); err != nil {
-			return fmt.Errorf("watch %T: %w", h.obj, err)
-		}
-	}
-	return nil
-}
-
-// eventsOf adapts an informer's events to on(obj, deleted), unwrapping the
-// tombstones of deletions the informer saw late.
-func eventsOf[T client.Object](on func(obj T, deleted bool)) toolscache.ResourceEventHandlerFuncs {
-	deliver := func(obj any, deleted bool) {
-		if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-			obj = tomb.Obj
-		}
-		if o, ok := obj.(T); ok {
-			on(o, deleted)
-		}
-	}
-	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { deliver(obj, false) },
-		UpdateFunc: func(_, obj any) { deliver(obj, false) },
-		DeleteFunc: func(obj any) { deliver(obj, true) },
-	}
-}
-
-// cacheOptions watches Functions, only the EndpointSlices of function
-// Services (they carry the Service's function label), only pool pods, and
-// the one pool key Secret (created by the operator with the first pool).
-func cacheOptions(scheme *runtime.Scheme, namespace, systemNamespace string) cache.Options {
-	hasFunction, _ := labels.NewRequirement(resources.FunctionLabel, selection.Exists, nil)
-	hasPoolState, _ := labels.NewRequirement(resources.PoolStateLabel, selection.Exists, nil)
-	opts := cache.Options{
-		Scheme: scheme,
-		ByObject: map[client.Object]cache.ByObject{
-			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*hasFunction)},
-			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*hasPoolState)},
-			&corev1.Secret{}: {
-				Namespaces: map[string]cache.Config{systemNamespace: {}},
-				Field:      fields.OneTermEqualSelector("metadata.name", pooltoken.SecretName),
-			},
-		},
-	}
-	if namespace != "" {
-		opts.DefaultNamespaces = map[string]cache.Config{namespace: {}}
-	}
-	return opts
-}
-
-// runIdler runs the idler, under leader election when configured.
-func runIdler(ctx context.Context, cfg Config, restCfg *rest.Config, gw *Gateway) {
-	logger := log.FromContext(ctx)
+// runAutoscaler runs the autoscaler, under leader election when configured.
+func runAutoscaler(ctx context.Context, cfg Config, restCfg *rest.Config, auto *autoscaler.Autoscaler, logger logr.Logger) {
 	if !cfg.LeaderElect {
-		gw.RunIdler(ctx)
+		auto.Run(ctx)
 		return
 	}
-	id := cfg.Identity
-	if id == "" {
-		id, _ = os.Hostname()
-	}
 	lock, err := resourcelock.NewFromKubeconfig(resourcelock.LeasesResourceLock, cfg.LeaderElectionNamespace,
-		"faas-gateway-idler", resourcelock.ResourceLockConfig{Identity: id}, restCfg, 10*time.Second)
+		"faas-gateway-autoscaler", resourcelock.ResourceLockConfig{Identity: cfg.Identity}, restCfg, cfg.RenewDeadline)
 	if err != nil {
-		logger.Error(err, "Cannot elect an idler; functions will not scale to zero")
+		logger.Error(err, "Cannot elect an autoscaler; functions will not be scaled by this replica")
 		return
 	}
 	for ctx.Err() == nil {
 		leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
 			Lock: lock, ReleaseOnCancel: true,
-			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+			LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(ctx context.Context) {
-					logger.Info("Became the idler", "identity", id)
-					gw.RunIdler(ctx)
+					logger.Info("Became the autoscaler", "identity", cfg.Identity)
+					auto.Run(ctx)
 				},
-				OnStoppedLeading: func() { logger.Info("Stopped being the idler", "identity", id) },
+				OnStoppedLeading: func() { logger.Info("Stopped being the autoscaler", "identity", cfg.Identity) },
 			},
 		})
 	}

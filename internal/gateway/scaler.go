@@ -10,15 +10,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/gateway/autoscaler"
+	"github.com/minifaas/minifaas/internal/gateway/coldstart"
 )
-
-// Scaler changes a Function's desired replicas.
-type Scaler interface {
-	// ScaleIf sets the replicas to want if cond holds for the current
-	// value, atomically (a concurrent change makes it fail with a
-	// conflict), and returns the value it found.
-	ScaleIf(ctx context.Context, fn types.NamespacedName, want int32, cond func(current int32) bool) (from int32, changed bool, err error)
-}
 
 // scaleSubresource scales Functions through their scale subresource, as
 // `kubectl scale` and autoscalers do; the operator does the rest.
@@ -26,7 +20,10 @@ type scaleSubresource struct {
 	c client.Client
 }
 
-var _ Scaler = scaleSubresource{}
+var (
+	_ coldstart.Scaler  = scaleSubresource{}
+	_ autoscaler.Scaler = scaleSubresource{}
+)
 
 func (s scaleSubresource) ScaleIf(ctx context.Context, key types.NamespacedName, want int32, cond func(int32) bool) (int32, bool, error) {
 	fn := &faasv1.Function{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}

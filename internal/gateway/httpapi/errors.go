@@ -1,9 +1,11 @@
-package gateway
+package httpapi
 
 import (
 	"encoding/json"
 	"errors"
 	"net/http"
+
+	"github.com/minifaas/minifaas/internal/gateway/capacity"
 )
 
 // Sentinel errors of the call path, mapped to HTTP answers in one place:
@@ -12,10 +14,11 @@ var (
 	ErrBadPath          = errors.New("bad invoke path")
 	ErrNotFound         = errors.New("function not found")
 	ErrBodyTooLarge     = errors.New("request body too large")
-	ErrQueueFull        = errors.New("too many calls waiting for the function")
 	ErrColdStartTimeout = errors.New("function did not become ready in time")
 	ErrCallTimeout      = errors.New("function did not answer in time")
 	ErrUpstream         = errors.New("function pod unreachable")
+	ErrUnavailable      = errors.New("function unavailable")
+	ErrShuttingDown     = errors.New("gateway shutting down")
 )
 
 // statusOf maps an error of the call path to its HTTP status.
@@ -27,7 +30,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrBodyTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrQueueFull):
+	case errors.Is(err, capacity.ErrQueueFull), errors.Is(err, ErrUnavailable), errors.Is(err, ErrShuttingDown):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrColdStartTimeout), errors.Is(err, ErrCallTimeout):
 		return http.StatusGatewayTimeout
@@ -44,12 +47,16 @@ type errorBody struct {
 	Function string `json:"function,omitempty"`
 }
 
-// writeError answers err as JSON with its status; a full queue also gets
+// RetryAfterSeconds is the Retry-After of every 503: a full queue, code
+// that cannot load, or a gateway shutting down.
+const RetryAfterSeconds = "1"
+
+// WriteError answers err as JSON with its status; a 503 also gets
 // Retry-After.
-func writeError(w http.ResponseWriter, function string, err error) int {
+func WriteError(w http.ResponseWriter, function string, err error) int {
 	status := statusOf(err)
 	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

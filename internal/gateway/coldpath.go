@@ -1,0 +1,215 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/minifaas/minifaas/internal/gateway/backends"
+	"github.com/minifaas/minifaas/internal/gateway/coldstart"
+	"github.com/minifaas/minifaas/internal/gateway/pool"
+	"github.com/minifaas/minifaas/internal/pooltoken"
+)
+
+// onQueued is capacity's hook: a call of f started waiting. With no pod at
+// all and no replica asked for, it starts the function (pool first, then the
+// Deployment); with every pod busy, it adds a pool pod while the function
+// is below its maximum, and the autoscaler does the rest.
+func (g *Gateway) onQueued(f *function, noPods bool) {
+	info := f.info.Load()
+	if f.loadError() != nil {
+		return
+	}
+	usePool := info.Spec != nil && g.poolKey.Load() != nil
+	switch {
+	case noPods && info.Replicas == 0:
+		g.starter.Start(&f.cold, coldstart.Request{Function: f.key, UsePool: usePool, Deploy: true})
+	case usePool && g.roomForPoolPod(f, info):
+		g.starter.Start(&f.cold, coldstart.Request{Function: f.key, UsePool: true})
+	}
+}
+
+// roomForPoolPod tells whether f may take one more pool pod: below its
+// maximum, counting the pods it has and asked for, and the pool has one.
+func (g *Gateway) roomForPoolPod(f *function, info *functionInfo) bool {
+	if g.view.IdleCount(f.key.Namespace, info.Spec.Runtime) == 0 {
+		return false
+	}
+	return info.Replicas+int32(len(g.view.SpecializedOf(f.key))) < info.MaxReplicas
+}
+
+// poolPath claims pool pods for the cold path.
+type poolPath struct{ g *Gateway }
+
+var _ coldstart.PoolClaimer = poolPath{}
+
+// Claim specializes an idle pool pod with the function's code and makes it
+// one of its ready pods, from the gateway's caches and one HTTP call to the
+// pod: nothing on this path waits on the API server. The specialization is
+// the claim: a pod accepts one, so two replicas never share a pod between
+// two functions. It stops at the first pod that reports the code unloadable.
+func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
+	g := p.g
+	f := g.entry(key, false)
+	keyBytes := g.poolKey.Load()
+	if f == nil || keyBytes == nil {
+		return coldstart.ErrNoPoolPod
+	}
+	info := f.info.Load()
+	if info.Spec == nil {
+		return coldstart.ErrNoPoolPod
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		pod, ok := g.view.Take(key.Namespace, info.Spec.Runtime, key.String())
+		if !ok {
+			return coldstart.ErrNoPoolPod
+		}
+		start := g.now()
+		sctx, cancel := context.WithTimeout(ctx, g.cfg.SpecializeTimeout)
+		err := g.claimer.Specialize(sctx, pod, pooltoken.Token(*keyBytes, pod.Namespace, pod.Name), info.Spec)
+		cancel()
+		elapsed := g.now().Sub(start)
+		switch {
+		case errors.Is(err, pool.ErrSharedClaim):
+			// Another replica gave this pod the same specialization a moment
+			// ago; it serves here once a probe finds it ready.
+			g.metrics.specializations.WithLabelValues(key.String(), "shared").Inc()
+			f.markPool(pod.IP, true)
+			f.tracker.Apply(backends.Event{Kind: backends.SpecializedElsewhere, IP: pod.IP})
+			return nil
+		case errors.Is(err, pool.ErrUnloadable):
+			g.metrics.specializations.WithLabelValues(key.String(), "unloadable").Inc()
+			g.log.Info("Function code failed to load in a pool pod", "function", key, "pod", pod.Name, "error", err.Error())
+			return err
+		case errors.Is(err, pool.ErrUnreachable):
+			g.view.Return(pod)
+			g.metrics.specializations.WithLabelValues(key.String(), "unreachable").Inc()
+			g.log.V(1).Info("Pool pod unreachable", "function", key, "pod", pod.Name, "error", err.Error())
+			continue
+		case err != nil:
+			g.metrics.specializations.WithLabelValues(key.String(), "refused").Inc()
+			g.log.Info("Pool pod refused specialization", "function", key, "pod", pod.Name, "error", err.Error())
+			continue
+		}
+		g.metrics.specializations.WithLabelValues(key.String(), "ok").Inc()
+		g.metrics.specializationLatency.Observe(elapsed.Seconds())
+		g.log.Info("Specialized pool pod", "function", key, "pod", pod.Name, "took", elapsed.String())
+		pod.SpecHash = info.Spec.Hash
+		g.view.Claimed(key, pod)
+		f.markPool(pod.IP, true)
+		f.tracker.Apply(backends.Event{Kind: backends.Specialized, IP: pod.IP})
+		go g.adopt(f, info, pod)
+		// More calls wait than the pods take: claim again after this one.
+		if st := f.breaker.Stats(); st.Waiting > 0 && g.roomForPoolPod(f, f.info.Load()) {
+			go func() {
+				time.Sleep(time.Millisecond) // after this start is marked done
+				g.onQueued(f, false)
+			}()
+		}
+		return nil
+	}
+	return coldstart.ErrNoPoolPod
+}
+
+// adopt hands a claimed pod to its function in the API; a pod that cannot be
+// handed over is deleted and leaves rotation.
+func (g *Gateway) adopt(f *function, info *functionInfo, p pool.Pod) {
+	err := g.adopter.Adopt(f.gone, p, pool.Owner{Function: f.key, UID: info.UID, CodeHash: info.CodeHash, SpecHash: info.Spec.Hash})
+	if err == nil {
+		return
+	}
+	g.log.Error(err, "Failed to hand a specialized pool pod to its function", "function", f.key, "pod", p.Name)
+	g.view.Forget(f.key, p.Name)
+	f.tracker.Apply(backends.Event{Kind: backends.Retired, IP: p.IP})
+}
+
+// coldObserver records how starts went.
+type coldObserver struct{ g *Gateway }
+
+var _ coldstart.Observer = coldObserver{}
+
+func (o coldObserver) ScaledFromZero(fn types.NamespacedName, _ int32) {
+	o.g.metrics.scaleEvents.WithLabelValues(fn.String(), "up").Inc()
+}
+
+// Failed tells a function's waiting callers at once when its code cannot
+// load; other failures are retried by the next waiting call after a backoff.
+func (o coldObserver) Failed(fn types.NamespacedName, err error) {
+	f := o.g.entry(fn, false)
+	if f == nil {
+		return
+	}
+	if errors.Is(err, pool.ErrUnloadable) {
+		if info := f.info.Load(); info.Spec != nil {
+			f.poolUnloadable.Store(&unloadable{specHash: info.Spec.Hash, message: err.Error()})
+		}
+		if uerr := f.Unavailable(); uerr != nil {
+			f.breaker.FailWaiting(uerr)
+		}
+		return
+	}
+	// Wake a start again once the backoff has passed, if calls still wait.
+	time.AfterFunc(o.g.cfg.ColdStartRetryBackoff, func() {
+		if st := f.breaker.Stats(); st.Waiting > 0 {
+			o.g.onQueued(f, st.Pods == 0)
+		}
+	})
+}
+
+// RunHealer starts again, every HealInterval, functions that hold calls
+// with no pod while no replica is asked for: another replica may have scaled
+// them down, or a start failed.
+func (g *Gateway) RunHealer(ctx context.Context) {
+	ticker := time.NewTicker(g.cfg.HealInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		for _, f := range g.functions() {
+			if st := f.breaker.Stats(); st.Waiting > 0 && (st.Pods == 0 || st.InFlight >= st.Pods) && !f.cold.Running() {
+				g.onQueued(f, st.Pods == 0)
+			}
+		}
+	}
+}
+
+// warm opens keep-alive connections to a claimable pool pod's admin and
+// call ports, so its specialization and first call need no new connection
+// on the cold path. The call port of a pod without code answers 503.
+func (g *Gateway) warm(p pool.Pod) {
+	ctx, cancel := context.WithTimeout(g.bg, g.cfg.ProbeRequestTimeout)
+	defer cancel()
+	g.claimer.Ready(ctx, p.IP)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+podAddr(p.IP, g.cfg.RunnerPort)+"/", nil)
+	if err != nil {
+		return
+	}
+	if resp, err := g.podTransport.RoundTrip(req); err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// RunPoolWarmer renews the warm connections to claimable pool pods before
+// they expire.
+func (g *Gateway) RunPoolWarmer(ctx context.Context) {
+	ticker := time.NewTicker(g.cfg.PoolWarmInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		for _, p := range g.view.IdlePods() {
+			g.warm(p)
+		}
+	}
+}

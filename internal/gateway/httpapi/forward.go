@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+// ForwardConfig bounds forwarding.
+type ForwardConfig struct {
+	// HoldTimeout bounds each wait for another pod after a connection
+	// failure; MaxAttempts bounds the pods one call is tried on.
+	HoldTimeout time.Duration
+	MaxAttempts int
+	// DeadlineGrace is added to the function's timeout for the call's read
+	// and write deadlines: a caller that does not send its body or read its
+	// answer cannot keep a pod's slot longer.
+	DeadlineGrace time.Duration
+}
+
+type forwardMW struct {
+	proxy *httputil.ReverseProxy
+	cfg   ForwardConfig
+	log   logr.Logger
+}
+
+var _ http.Handler = (*forwardMW)(nil)
+
+// NewForward sends the call to its slot's pod with a shared ReverseProxy:
+// keep-alive connections, streamed answers, X-Forwarded-* set and hop-by-hop
+// headers dropped. A call whose connection failed before anything was sent
+// is tried again on another pod (see retryTransport); transport errors are
+// answered as JSON.
+func NewForward(transport http.RoundTripper, cfg ForwardConfig, log logr.Logger) http.Handler {
+	h := &forwardMW{cfg: cfg, log: log}
+	h.proxy = &httputil.ReverseProxy{
+		Rewrite:       rewrite,
+		Transport:     &retryTransport{base: transport, cfg: cfg},
+		FlushInterval: -1,
+		BufferPool:    newBufferPool(),
+		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
+			CallOf(r).Err = err
+		},
+	}
+	return h
+}
+
+// FunctionHeader names the function a pod is called for.
+const FunctionHeader = "X-Faas-Function"
+
+func rewrite(pr *httputil.ProxyRequest) {
+	c := CallOf(pr.In)
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = c.Slot.Pod.Addr
+	pr.Out.URL.Path, pr.Out.URL.RawPath = c.Path, c.RawPath
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+	pr.Out.Host = c.Slot.Pod.Addr
+	pr.SetXForwarded()
+	pr.Out.Header.Set(FunctionHeader, c.Function)
+}
+
+func (h *forwardMW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := CallOf(r)
+	timeout := c.Target.CallTimeout()
+	deadline := time.Now().Add(timeout + h.cfg.DeadlineGrace)
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(deadline)
+	_ = rc.SetReadDeadline(deadline)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout+h.cfg.DeadlineGrace)
+	defer cancel()
+	h.proxy.ServeHTTP(w, r.WithContext(ctx))
+	if c.Err == nil {
+		return
+	}
+	if started(w) {
+		// The answer had begun; all that can be done is to stop.
+		h.log.V(1).Info("Call failed after its answer started", "function", c.Function, "pod", c.Slot.Pod.IP, "error", c.Err.Error())
+		return
+	}
+	if r.Context().Err() != nil {
+		return
+	}
+	h.log.Info("Call to function pod failed", "function", c.Function, "pod", c.Slot.Pod.IP, "error", c.Err.Error())
+	WriteError(w, c.Function, proxyError(c.Err))
+}
+
+// proxyError turns a transport error into the call path's sentinels.
+func proxyError(err error) error {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errors.Join(ErrBodyTooLarge, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return errors.Join(ErrCallTimeout, err)
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrUnavailable), errors.Is(err, ErrColdStartTimeout):
+		return err
+	default:
+		return errors.Join(ErrUpstream, err)
+	}
+}
+
+// retryTransport tries a call on another pod when its connection failed
+// before anything of it was sent. Exactly two cases count as not sent:
+//   - the dial failed (refused, unreachable, timed out): no connection;
+//   - net/http's own retry of a reused keep-alive connection that the pod
+//     closed before the request was written, which it does when the
+//     request's GetBody is set and nothing was read from the body.
+//
+// Anything else (a reset after the request was written, a timeout waiting
+// for the answer) may have run the function, and is answered as an error.
+// The failing pod leaves rotation until a probe or the kubelet says it is
+// back.
+type retryTransport struct {
+	base http.RoundTripper
+	cfg  ForwardConfig
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c := CallOf(req)
+	out := req
+	var body *onceBody
+	if req.Body != nil && req.Body != http.NoBody {
+		body = &onceBody{rc: req.Body}
+		out = req.Clone(req.Context())
+		out.Body = body
+	} else {
+		out = req.Clone(req.Context())
+	}
+	// With GetBody set, net/http retries a reused connection closed before
+	// the request was written; it calls GetBody only if the body was read,
+	// and then it must not be sent again.
+	out.GetBody = func() (io.ReadCloser, error) { return nil, errBodySent }
+	for attempt := 1; ; attempt++ {
+		resp, err := t.base.RoundTrip(out)
+		if err == nil || !dialFailed(err) || (body != nil && body.read) || attempt >= t.cfg.MaxAttempts {
+			return resp, err
+		}
+		c.Target.ConnFailed(c.Slot.Pod.IP)
+		c.Target.Release(c.Slot)
+		c.held = false
+		slot, _, aerr := acquire(req.Context(), c.Target, t.cfg.HoldTimeout)
+		if aerr != nil {
+			return nil, holdError(c, aerr)
+		}
+		c.Slot, c.held = slot, true
+		out.URL.Host, out.Host = slot.Pod.Addr, slot.Pod.Addr
+	}
+}
+
+var errBodySent = errors.New("request body already sent; not retried")
+
+// dialFailed tells whether err is a failed dial: nothing was sent.
+func dialFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// onceBody lets the request body outlive a failed attempt: the transport
+// closes the body it was given, but the caller's stays open for the next.
+type onceBody struct {
+	rc   io.ReadCloser
+	read bool
+}
+
+func (b *onceBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.read = true
+	}
+	return n, err
+}
+
+func (b *onceBody) Close() error { return nil }

@@ -1,0 +1,98 @@
+package pool
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/minifaas/minifaas/internal/runnerapi"
+)
+
+// Errors of a claim, by what the caller should do next.
+var (
+	// ErrSharedClaim: the pod took this very specialization from another
+	// replica a moment ago; it is the function's pod, that replica hands it
+	// over, and it serves once ready.
+	ErrSharedClaim = errors.New("pod already specialized with this function")
+	// ErrUnloadable: the pod ran the function's code and it did not load;
+	// no other pod will do better.
+	ErrUnloadable = errors.New("function code failed to load")
+	// ErrRefused: the pod will not take this specialization (taken by
+	// another function, bad token); try another pod.
+	ErrRefused = errors.New("pool pod refused the specialization")
+	// ErrUnreachable: nothing was accepted; the pod can be claimed again.
+	ErrUnreachable = errors.New("pool pod unreachable")
+)
+
+// Claimer specializes pool pods over HTTP on their admin port.
+type Claimer struct {
+	// Client carries the specialization; sharing the call path's transport
+	// lets a warmed connection carry it and the first call.
+	Client    *http.Client
+	AdminPort int
+}
+
+// Specialize POSTs spec to p with token and classifies the answer. For
+// ErrUnloadable the error's text carries the runner's load error.
+func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(p, runnerapi.SpecializePath), bytes.NewReader(spec.Body))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	req.Header.Set("Authorization", runnerapi.AuthorizationScheme+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return fmt.Errorf("%w: %w", ErrUnreachable, err)
+		}
+		// It may have got the specialization: do not offer it again.
+		return fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body) // keep the connection for the call
+		return nil
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 8192))
+	var body runnerapi.SpecializeConflict
+	_ = json.Unmarshal(msg, &body)
+	switch resp.StatusCode {
+	case http.StatusConflict:
+		if body.SpecHash == spec.Hash {
+			return ErrSharedClaim
+		}
+	case http.StatusUnprocessableEntity:
+		if body.Error == "" {
+			body.Error = string(bytes.TrimSpace(msg))
+		}
+		return fmt.Errorf("%w: %s", ErrUnloadable, body.Error)
+	}
+	return fmt.Errorf("%w: %d %s", ErrRefused, resp.StatusCode, bytes.TrimSpace(msg))
+}
+
+// Ready asks a pod's readiness endpoint once.
+func (c Claimer) Ready(ctx context.Context, ip string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(ip, strconv.Itoa(c.AdminPort))+runnerapi.ReadyPath, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func (c Claimer) url(p Pod, path string) string {
+	return "http://" + net.JoinHostPort(p.IP, strconv.Itoa(c.AdminPort)) + path
+}
