@@ -18,6 +18,7 @@ import (
 // setObservedStatus fills fn.Status from its Deployment and pods: the
 // Deployment's pods plus the pool pods the gateway specialized for it.
 func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev1.Pod) {
+	prevHash, prevReady := fn.Status.CodeHash, meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady)
 	desired := resources.DesiredReplicas(fn)
 	fromPool, fromPoolReady := specializedPods(pods)
 	fn.Status.DesiredReplicas = desired
@@ -32,6 +33,11 @@ func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev
 	case msg != "":
 		ready.Status, ready.Reason = metav1.ConditionFalse, faasv1.ReasonLoadFailed
 		ready.Message = "the function's code failed to load: " + msg
+	case fn.Status.ReadyReplicas == 0 && prevReady != nil && prevReady.Reason == faasv1.ReasonLoadFailed && prevHash == fn.Status.CodeHash:
+		// The code that failed is still the code: it stays failed when its
+		// pods are gone (scaled to zero), as a failed Knative Revision does,
+		// so callers are told at once instead of waiting for another crash.
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, faasv1.ReasonLoadFailed, prevReady.Message
 	case fn.Status.ReadyReplicas > 0:
 		ready.Status, ready.Reason = metav1.ConditionTrue, faasv1.ReasonAvailable
 		ready.Message = fmt.Sprintf("%d of %d pods ready", fn.Status.ReadyReplicas, desired+fromPool)

@@ -8,6 +8,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 func testFunction(mut ...func(*faasv1.Function)) *faasv1.Function {
@@ -111,7 +112,8 @@ func TestMakeDeployment(t *testing.T) {
 		"read-only root":               *c.SecurityContext.ReadOnlyRootFilesystem,
 		"no privilege escalation":      !*c.SecurityContext.AllowPrivilegeEscalation,
 		"all capabilities dropped":     len(c.SecurityContext.Capabilities.Drop) == 1 && c.SecurityContext.Capabilities.Drop[0] == "ALL",
-		"readiness on the runner":      c.ReadinessProbe.HTTPGet.Path == ReadyPath,
+		"readiness on the runner":      c.ReadinessProbe.HTTPGet.Path == runnerapi.ReadyPath && c.ReadinessProbe.HTTPGet.Port.StrVal == "admin",
+		"runtime class passed on":      spec.RuntimeClassName == fn.Spec.RuntimeClassName,
 		"termination message on error": c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError,
 		"code mounted read-only":       c.VolumeMounts[0].MountPath == CodeDir && c.VolumeMounts[0].ReadOnly,
 		"code from the ConfigMap":      spec.Volumes[0].ConfigMap.Name == "fn-hello-code",

@@ -1,0 +1,57 @@
+package controller
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
+)
+
+func exitedPod(fn *faasv1.Function, code int32, msg string) corev1.Pod {
+	return corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{resources.CodeHashAnnotation: resources.CodeHash(fn)}},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Message: msg}},
+		}}},
+	}
+}
+
+func readyReason(fn *faasv1.Function) string {
+	return meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady).Reason
+}
+
+func TestLoadFailedComesOnlyFromTheRunnersExitCodeAndStaysForItsCode(t *testing.T) {
+	fn := &faasv1.Function{Spec: faasv1.FunctionSpec{Code: "def handle(req): pass", Handler: "handle", MaxReplicas: 3, Replicas: ptrTo(int32(1))}}
+	dep := &appsv1.Deployment{}
+
+	// A crash or an OOM kill after the code loaded, with the log as its
+	// message, is not a load failure.
+	setObservedStatus(fn, dep, []corev1.Pod{exitedPod(fn, 137, "Killed")})
+	if got := readyReason(fn); got == faasv1.ReasonLoadFailed {
+		t.Fatalf("a crash after load is reported %s", got)
+	}
+	setObservedStatus(fn, dep, []corev1.Pod{exitedPod(fn, runnerapi.LoadFailedExitCode, "SyntaxError (function.py, line 1)")})
+	if got := readyReason(fn); got != faasv1.ReasonLoadFailed {
+		t.Fatalf("the runner's load failure is reported %s", got)
+	}
+	// Scaled to zero: no pod left, the same code still fails.
+	fn.Spec.Replicas = ptrTo(int32(0))
+	setObservedStatus(fn, dep, nil)
+	if got := readyReason(fn); got != faasv1.ReasonLoadFailed {
+		t.Fatalf("at zero with the same code: %s, want LoadFailed", got)
+	}
+	// New env (the code may import what it needs now) clears it.
+	fn.Spec.Env = []corev1.EnvVar{{Name: "X", Value: "1"}}
+	setObservedStatus(fn, dep, nil)
+	if got := readyReason(fn); got != faasv1.ReasonScaledToZero {
+		t.Fatalf("after an env change: %s, want ScaledToZero", got)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
