@@ -27,6 +27,7 @@ import (
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // The measurements of `make bench`. Every number is reported next to a
@@ -309,7 +310,7 @@ func codeOfSize(n int) string {
 func coldStartsViaGateway(t *testing.T, gwPod, ns string, names []string, ready func()) dist {
 	t.Helper()
 	base := "http://" + net.JoinHostPort(gwPod, "8000")
-	mustOK(t, base+"/healthz")
+	mustOK(t, "http://"+net.JoinHostPort(gwPod, "9090")+"/healthz")
 	var out dist
 	for _, name := range names {
 		ready()
@@ -336,7 +337,7 @@ func specializeMicros(t *testing.T, ns string, names []string) (d dist, fallback
 				us = -1
 				return nil
 			}
-			resp, err := benchClient.Get("http://" + net.JoinHostPort(pods[0].Status.PodIP, "8080") + resources.StatsPath)
+			resp, err := benchClient.Get("http://" + net.JoinHostPort(pods[0].Status.PodIP, "8081") + runnerapi.StatsPath)
 			if err != nil {
 				return err
 			}
@@ -415,4 +416,41 @@ func TestBenchPoolColdStart(t *testing.T) {
 		poolRuns, viaPool, largeRuns, viaPoolLarge, deployRuns, viaDeployment,
 		ratio(viaDeployment.pct(.5), viaPool.pct(.5)), ratio(viaDeployment.pct(.99), viaPool.pct(.99)),
 		len(small), spec1k, len(large), spec100k, fallback1k, poolRuns, fallback100k, largeRuns)
+}
+
+// TestBenchAutoscale: a 200 ms function (concurrency 10, maxReplicas 5)
+// under 100 clients from zero: time from overload to 5 ready pods, steady
+// throughput against the ideal 250 calls/s, p50 and p99. (No HPA baseline:
+// the local cluster runs no metrics-server, so an HPA cannot act here.)
+func TestBenchAutoscale(t *testing.T) {
+	gw := ensurePlatform(t)
+	ns := newNamespace(t, "bench-scale")
+	createFunction(t, ns, "slow", "import time\ndef handle(req):\n    time.sleep(0.2)\n    return 'ok'\n", func(f *faasv1.Function) {
+		f.Spec.Concurrency, f.Spec.MaxReplicas = 10, 5
+	})
+	start := time.Now()
+	l := startLoad(gw+"/invoke/slow."+ns, 100)
+	var firstReady, allReady time.Duration
+	eventually(t, 90*time.Second, "5 ready pods", func() error {
+		n := getFunction(t, ns, "slow").Status.ReadyReplicas
+		if n >= 1 && firstReady == 0 {
+			firstReady = time.Since(start)
+		}
+		if n < 5 {
+			return fmt.Errorf("%d ready", n)
+		}
+		allReady = time.Since(start)
+		return nil
+	})
+	time.Sleep(2 * time.Second)
+	window := time.Now()
+	time.Sleep(10 * time.Second)
+	lat, rate := l.since(window)
+	l.end()
+	t.Logf("\nAutoscaling: 200 ms handler, concurrency 10, maxReplicas 5, 100 clients from zero (Deployment path)\n"+
+		"  overload → first ready pod %s, → 5 ready pods %s\n"+
+		"  steady (10 s): %.0f calls/s = %.2f× the ideal 250; p50 %s, p99 %s (p99/p50 %.2f); %d failed calls\n",
+		firstReady.Round(100*time.Millisecond), allReady.Round(100*time.Millisecond), rate, rate/250,
+		percentile(lat, .5).Round(time.Millisecond), percentile(lat, .99).Round(time.Millisecond),
+		float64(percentile(lat, .99))/float64(percentile(lat, .5)), len(l.failures))
 }

@@ -62,7 +62,7 @@ func TestGatewaySeedFlow(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = pf.Process.Kill(); _ = pf.Wait() })
 	eventually(t, 20*time.Second, "port-forward up", func() error {
-		_, err := get("http://127.0.0.1:18000/healthz")
+		_, _, err := call("GET", "http://127.0.0.1:18000/invoke/", "")
 		return err
 	})
 
@@ -267,24 +267,30 @@ func TestGatewayWaitingLimitAndHoldTimeout(t *testing.T) {
 	wg.Wait()
 	close(waitCodes)
 	close(bodies)
+	// Each held call ends by the hold timeout: 504, or 503 naming the load
+	// error once the operator reported it.
 	for c := range waitCodes {
-		if c != 504 {
-			t.Errorf("a held call got %d, want 504", c)
+		if c != 504 && c != 503 {
+			t.Errorf("a held call got %d, want 504 or 503", c)
 		}
 	}
 	for e := range bodies {
-		if e.Status != 504 || !strings.Contains(e.Error, "did not become ready") {
-			t.Errorf("504 body = %+v", e)
+		if !(e.Status == 504 && strings.Contains(e.Error, "did not become ready")) && !(e.Status == 503 && strings.Contains(e.Error, "SyntaxError")) {
+			t.Errorf("held call's body = %+v", e)
 		}
 	}
 	if waited := time.Since(start); waited > 4*time.Second {
 		t.Errorf("held calls ended %s after the 6th call; the hold timeout is 4s", waited)
 	}
-	// By now the pod has failed to load: the reason reaches the caller.
+	// By now the pod has failed to load: callers are told at once.
 	waitReady(t, ns, "broken", faasv1.ReasonLoadFailed, 30*time.Second)
+	start = time.Now()
 	code, body, _ = call("GET", gw+"/invoke/broken", "")
-	if code != 504 || !strings.Contains(body, "SyntaxError") {
-		t.Errorf("after the load failure: %d %q, want 504 naming the SyntaxError", code, body)
+	if code != 503 || !strings.Contains(body, "SyntaxError") {
+		t.Errorf("after the load failure: %d %q, want 503 naming the SyntaxError", code, body)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("a LoadFailed function answered after %s, want under 1s", d)
 	}
 }
 

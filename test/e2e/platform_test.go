@@ -37,8 +37,12 @@ func ensurePlatform(t *testing.T) string {
 		t.Fatalf("get gateway Service: %v", err)
 	}
 	url := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "8000")
-	eventually(t, 30*time.Second, "gateway answers /readyz", func() error {
-		_, err := get(url + "/readyz")
+	eventually(t, 30*time.Second, "gateway answers", func() error {
+		// The public port serves calls only: an unknown function is 404.
+		code, _, err := call("GET", url+"/invoke/no-such-function", "")
+		if err == nil && code != 404 {
+			err = fmt.Errorf("answered %d", code)
+		}
 		return err
 	})
 	return url
@@ -66,20 +70,26 @@ func withoutInClusterOperator(t *testing.T) {
 // namespace ns, and returns its URL; it is stopped when the test ends.
 func startGateway(t *testing.T, ns string, flags ...string) string {
 	t.Helper()
+	port, admin := freePort(t), freePort(t)
+	args := append([]string{"--namespace", ns, "--default-namespace", ns, "--listen", "127.0.0.1:" + strconv.Itoa(port),
+		"--admin-listen", "127.0.0.1:" + strconv.Itoa(admin), "--peer-service", "none"}, flags...)
+	startProcess(t, "gateway", gatewayBin, args...)
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	eventually(t, 30*time.Second, "gateway up", func() error {
+		_, err := get("http://127.0.0.1:" + strconv.Itoa(admin) + "/readyz")
+		return err
+	})
+	return url
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	args := append([]string{"--namespace", ns, "--default-namespace", ns, "--listen", "127.0.0.1:" + strconv.Itoa(port)}, flags...)
-	startProcess(t, "gateway", gatewayBin, args...)
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	eventually(t, 30*time.Second, "gateway up", func() error {
-		_, err := get(url + "/readyz")
-		return err
-	})
-	return url
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // gatewayLabels select the gateway's pods.
@@ -108,7 +118,7 @@ func readyPodIP(t *testing.T, ns string, labels map[string]string) string {
 // gatewayIdlePoolPods returns how many claimable pool pods of ns the
 // gateway pod at ip sees, from its faas_gateway_pool_idle_pods metric.
 func gatewayIdlePoolPods(ip, ns string) (int, error) {
-	body, err := get("http://" + net.JoinHostPort(ip, "8000") + "/metrics")
+	body, err := get("http://" + net.JoinHostPort(ip, "9090") + "/metrics")
 	if err != nil {
 		return 0, err
 	}

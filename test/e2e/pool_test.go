@@ -22,6 +22,7 @@ import (
 	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/pooltoken"
 	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // createPool makes a RuntimePool and waits until all its pods are ready.
@@ -171,7 +172,7 @@ func TestPoolPodsAreNeverSharedAndCannotBeRespecialized(t *testing.T) {
 	createFunction(t, ns, "attacker", `import os, urllib.request, urllib.error
 def handle(req):
     creds = [v for k, v in os.environ.items() if "TOKEN" in k or "SPECIALIZE" in k]
-    r = urllib.request.Request("http://" + req.query["target"] + ":8080/_/specialize", method="POST",
+    r = urllib.request.Request("http://" + req.query["target"] + ":8081/_/specialize", method="POST",
         data=b'{"code": "def handle(req):\\n    return 1\\n"}',
         headers={"Authorization": "Bearer " + (creds[0] if creds else "guess")})
     try:
@@ -261,7 +262,7 @@ def handle(req):
 
 func postSpecialize(t *testing.T, ip, token string) int {
 	t.Helper()
-	req, _ := http.NewRequest("POST", "http://"+net.JoinHostPort(ip, "8080")+resources.SpecializePath,
+	req, _ := http.NewRequest("POST", "http://"+net.JoinHostPort(ip, "8081")+runnerapi.SpecializePath,
 		bytes.NewReader([]byte(`{"code": "def handle(req):\n    return 'evil'\n"}`)))
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := httpClient.Do(req)
