@@ -43,6 +43,8 @@ func main() {
 	f.IntVar(&cfg.MaxAttempts, "max-attempts", 4, "pods one call is tried on when connections fail before anything was sent")
 	f.DurationVar(&cfg.HeaderTimeout, "header-timeout", 10*time.Second, "how long a caller may take to send its headers")
 	f.DurationVar(&cfg.KeepAliveTimeout, "keep-alive-timeout", 120*time.Second, "how long an idle caller connection stays open")
+	f.DurationVar(&cfg.DialTimeout, "dial-timeout", 2*time.Second, "bound of connecting to a pod")
+	f.DurationVar(&cfg.PodKeepAliveTimeout, "pod-keep-alive-timeout", 60*time.Second, "how long an idle connection to a pod is kept (below the runner's)")
 	f.DurationVar(&cfg.DeadlineGrace, "deadline-grace", 5*time.Second, "added to a function's timeout for a call's read and write deadlines")
 	f.DurationVar(&cfg.ProbeInterval, "probe-interval", 5*time.Millisecond, "how often a starting pod's readiness is probed")
 	f.DurationVar(&cfg.ProbeFastFor, "probe-fast-for", 3*time.Second, "how long a starting pod is probed every --probe-interval before backing off")

@@ -198,18 +198,32 @@ func (g *Gateway) warm(p pool.Pod) {
 }
 
 // RunPoolWarmer renews the warm connections to claimable pool pods before
-// they expire.
+// they expire, and deletes pods labelled idle that were specialized (a
+// replica died between the specialization and the hand-over): seen so on
+// two rounds in a row, so a hand-over under way is not mistaken for one.
 func (g *Gateway) RunPoolWarmer(ctx context.Context) {
 	ticker := time.NewTicker(g.cfg.PoolWarmInterval)
 	defer ticker.Stop()
+	orphans := map[string]bool{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
+		seen := map[string]bool{}
 		for _, p := range g.view.IdlePods() {
 			g.warm(p)
+			st, err := g.podStats(ctx, p.IP)
+			if err != nil || st.SpecializeMicros == nil {
+				continue
+			}
+			id := p.Namespace + "/" + p.Name
+			seen[id] = true
+			if orphans[id] {
+				g.deletePod(p, "Deleted a pool pod specialized but never handed over")
+			}
 		}
+		orphans = seen
 	}
 }

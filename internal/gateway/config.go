@@ -32,6 +32,9 @@ type Config struct {
 	// HeaderTimeout bounds reading a call's headers; KeepAliveTimeout how
 	// long an idle client connection stays open.
 	HeaderTimeout, KeepAliveTimeout time.Duration
+	// DialTimeout bounds connecting to a pod; PodKeepAliveTimeout how long
+	// an idle connection to a pod is kept (below the runner's own).
+	DialTimeout, PodKeepAliveTimeout time.Duration
 	// DeadlineGrace is added to a function's call timeout for the call's
 	// read and write deadlines.
 	DeadlineGrace time.Duration
@@ -105,7 +108,7 @@ func (c Config) Validate() error {
 		"--specialize-timeout": c.SpecializeTimeout, "--api-timeout": c.APITimeout,
 		"--pool-warm-interval": c.PoolWarmInterval, "--stats-timeout": c.StatsTimeout,
 		"--autoscale-interval": c.AutoscaleInterval, "--burst-window": c.BurstWindow,
-		"--scrape-timeout": c.ScrapeTimeout, "--header-timeout": c.HeaderTimeout, "--keep-alive-timeout": c.KeepAliveTimeout, "--pending-ttl": c.PendingTTL, "--shutdown-timeout": c.ShutdownTimeout,
+		"--scrape-timeout": c.ScrapeTimeout, "--header-timeout": c.HeaderTimeout, "--dial-timeout": c.DialTimeout, "--pod-keep-alive-timeout": c.PodKeepAliveTimeout, "--keep-alive-timeout": c.KeepAliveTimeout, "--pending-ttl": c.PendingTTL, "--shutdown-timeout": c.ShutdownTimeout,
 	}
 	for flag, d := range positive {
 		if d <= 0 {

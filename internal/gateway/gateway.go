@@ -72,10 +72,10 @@ func New(bg context.Context, cfg Config, scaler coldstart.Scaler, pods pool.PodW
 // carries its specialization, then the first call.
 func newPodTransport(cfg Config) *http.Transport {
 	return &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           (&net.Dialer{Timeout: cfg.DialTimeout}).DialContext,
 		MaxIdleConns:          4096,
 		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       60 * time.Second, // below the runner's keep-alive timeout
+		IdleConnTimeout:       cfg.PodKeepAliveTimeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 		ResponseHeaderTimeout: 0, // bounded per call by the function's timeout

@@ -168,7 +168,7 @@ func listenOn(t testing.TB, ip string, port int, h http.Handler) *httptest.Serve
 func testConfig(p ports) Config {
 	return Config{
 		ListenAddr: ":0", AdminAddr: ":1", DefaultNamespace: "default", MaxBodyBytes: 1024, HoldTimeout: 5 * time.Second,
-		MaxWaiting: 100, MaxAttempts: 4, HeaderTimeout: time.Second, KeepAliveTimeout: time.Minute, DeadlineGrace: 200 * time.Millisecond,
+		MaxWaiting: 100, MaxAttempts: 4, HeaderTimeout: time.Second, DialTimeout: time.Second, PodKeepAliveTimeout: time.Minute, KeepAliveTimeout: time.Minute, DeadlineGrace: 200 * time.Millisecond,
 		ProbeInterval: time.Millisecond, ProbeFastFor: time.Second, ProbeMaxInterval: 10 * time.Millisecond, ProbeTimeout: time.Minute,
 		ProbeRequestTimeout: 500 * time.Millisecond, ColdStartTimeout: 5 * time.Second, ColdStartRetryBackoff: 100 * time.Millisecond, ColdStartAskGrace: time.Second,
 		HealInterval: 50 * time.Millisecond, SpecializeTimeout: time.Second, APITimeout: time.Second, AdoptAttempts: 2,
