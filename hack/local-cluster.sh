@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real single-node Kubernetes on this machine, built from Kubernetes source:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd,
-# kubelet and kube-proxy, for the tests, CI and the demo.
+# kubelet, kube-proxy and kube-router enforcing NetworkPolicies, for the
+# tests, CI and the demo.
 #
 #   hack/local-cluster.sh up               start (idempotent; recovers from killed processes)
 #   hack/local-cluster.sh down             stop what up started and remove its state
@@ -43,7 +44,9 @@ cmd_up() {
   deps_install
   etcd_build_binary
   k8s_build_binaries
+  kube_router_build_binary
   if healthy; then
+    ensure_netpol
     log "cluster already up; kubeconfig: $KUBECONFIG_PATH"
     return 0
   fi
@@ -67,6 +70,7 @@ cmd_up() {
   start_proxy
   wait_for "node $NODE_NAME Ready" 120 \
     kubectl --kubeconfig "$KUBECONFIG_PATH" wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+  start_netpol
   wait_for "default service account" 60 \
     kubectl --kubeconfig "$KUBECONFIG_PATH" get serviceaccount default -n default
   log "cluster up in $((SECONDS - t0))s; kubeconfig: $KUBECONFIG_PATH"
@@ -74,7 +78,7 @@ cmd_up() {
 
 cmd_status() {
   local c
-  for c in "${COMPONENTS[@]}"; do
+  for c in "${COMPONENTS[@]}" "${ADDONS[@]}"; do
     if running "$c"; then echo "$c: running (pid $(cat "$RUN_DIR/$c.pid"))"; else echo "$c: stopped"; fi
   done
   if healthy; then

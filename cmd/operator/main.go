@@ -33,7 +33,9 @@ func main() {
 	f.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", ":8081", "health probe address; 0 turns probes off")
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", false, "elect one active replica (in-cluster with several replicas)")
 	f.StringVar(&cfg.LeaderElectionNamespace, "leader-election-namespace", "faas-system", "namespace of the leader election Lease")
-	f.StringVar(&cfg.SystemNamespace, "system-namespace", "faas-system", "the platform's namespace, home of the pool key Secret")
+	f.StringVar(&cfg.SystemNamespace, "system-namespace", "faas-system", "the platform's namespace, home of the gateway and the pool key Secret")
+	f.StringSliceVar(&cfg.APIServerCIDRs, "api-server-cidr", nil,
+		"further API server addresses (IP or CIDR, repeatable) that function pods may not reach, e.g. a managed cluster's public endpoint; the kubernetes Service and its endpoints are found by the operator")
 	f.BoolVar(&devLog, "dev-log", true, "human-readable logs instead of JSON")
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)

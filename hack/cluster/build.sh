@@ -105,3 +105,36 @@ EOF
 go_directive() {
   grep -m1 '^go ' "$1"
 }
+
+# KUBE_ROUTER_MOD is the wrapper module kube-router is built from: its
+# go.mod pins kube-router and raises the dependencies with reported
+# vulnerabilities, and its go.sum checks every module downloaded.
+KUBE_ROUTER_MOD="$REPO_ROOT/hack/cluster/kube-router"
+
+# kube_router_binary prints where kube-router is cached: under a hash of the
+# wrapper's go.mod and go.sum, so raising a version builds it anew.
+kube_router_binary() {
+  local sum
+  sum=$(cat "$KUBE_ROUTER_MOD/go.mod" "$KUBE_ROUTER_MOD/go.sum" | sha256sum | cut -c1-16)
+  echo "$CACHE_ROOT/kube-router/$sum/kube-router"
+}
+
+# kube_router_build_binary builds kube-router, the cluster's NetworkPolicy
+# controller, from the wrapper module (about 2 min on 2 cores, once), and
+# removes the builds of earlier versions of the module.
+kube_router_build_binary() {
+  local bin
+  bin=$(kube_router_binary)
+  [[ -x "$bin" ]] && return 0
+  log "building kube-router (NetworkPolicy controller) into $(dirname "$bin")"
+  mkdir -p "$(dirname "$bin")"
+  (
+    cd "$KUBE_ROUTER_MOD"
+    local mod=github.com/cloudnativelabs/kube-router/v2 version
+    version=$(GOFLAGS=-mod=readonly go list -m -f '{{.Version}}' "$mod")
+    CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -o "$bin.tmp" \
+      -ldflags "-s -w -X $mod/pkg/version.Version=$version" "$mod/cmd/kube-router"
+  ) || die "building kube-router failed"
+  mv "$bin.tmp" "$bin"
+  find "$CACHE_ROOT/kube-router" -mindepth 1 -maxdepth 1 -type d ! -path "$(dirname "$bin")" -exec rm -rf {} +
+}

@@ -1,10 +1,14 @@
 # shellcheck shell=bash
 # Starts and stops the cluster's processes: etcd, the control plane,
-# containerd, the kubelet and kube-proxy. Each runs in its own session with
-# its PID in RUN_DIR, so `down` stops exactly what `up` started.
+# containerd, the kubelet, kube-proxy and the NetworkPolicy controller. Each
+# runs in its own session with its PID in RUN_DIR, so `down` stops exactly
+# what `up` started.
 # Sourced by hack/local-cluster.sh.
 
 COMPONENTS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+# ADDONS run beside COMPONENTS; `up` starts a missing one on a running
+# cluster without restarting the rest.
+ADDONS=(kube-router)
 
 # start NAME CMD... runs CMD in the background, logging to LOG_DIR/NAME.log.
 start() {
@@ -148,4 +152,47 @@ start_proxy() {
     --proxy-mode iptables --iptables-min-sync-period 0 \
     --conntrack-max-per-core 0 --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
     --profiling=false
+}
+
+# start_netpol starts kube-router as the NetworkPolicy controller and waits
+# until it has synced its caches and made its top-level chains. Only its
+# firewall runs: the CNI bridge routes and kube-proxy serves Services. It
+# needs the Node registered (it finds the node's pods by the node's
+# address). No health, metrics or pprof port is opened. Policies apply to
+# pods in filter-table chains KUBE-ROUTER-*, KUBE-POD-FW-* and KUBE-NWPLCY-*
+# with ipsets KUBE-SRC-*/KUBE-DST-*; traffic from an address of the node
+# itself (kubelet probes, the host calling pod IPs or Services) is always
+# accepted. Its rules stay in force while it is stopped, unchanged.
+start_netpol() {
+  local log="$LOG_DIR/kube-router.log" from=0
+  [[ -f "$log" ]] && from=$(stat -c %s "$log")
+  start kube-router "$(kube_router_binary)" --kubeconfig "$KUBECONFIG_PATH" \
+    --hostname-override "$NODE_NAME" \
+    --run-firewall=true --run-router=false --run-service-proxy=false \
+    --enable-ipv4=true --enable-ipv6=false \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --health-port 0 --metrics-port 0 --iptables-sync-period 5m
+  wait_for kube-router 60 netpol_started "$from"
+}
+
+# netpol_started OFFSET tells whether kube-router runs and logged, after
+# OFFSET bytes of its log, that its policy sync loop started.
+netpol_started() {
+  running kube-router &&
+    [[ "$(tail -c +"$(($1 + 1))" "$LOG_DIR/kube-router.log")" == *"Starting network policy controller full sync"* ]]
+}
+
+# ensure_netpol starts kube-router when it is not running, or runs a binary
+# other than the one built now (its wrapper module's versions changed).
+ensure_netpol() {
+  local want exe
+  want=$(kube_router_binary)
+  if running kube-router; then
+    exe=$(readlink "/proc/$(cat "$RUN_DIR/kube-router.pid")/exe" 2>/dev/null || true)
+    [[ "$exe" == "$want" ]] && return 0
+    log "restarting kube-router: it runs $exe, not $want"
+    stop kube-router
+  fi
+  log "starting kube-router (NetworkPolicy controller)"
+  start_netpol
 }

@@ -15,7 +15,8 @@ apt_install() {
 }
 
 # deps_install makes sure containerd, runc, the CNI plugins, iptables,
-# openssl and iproute2 are present. Go must already be installed.
+# ipset (for kube-router's NetworkPolicies), openssl, iproute2 and conntrack
+# are present. Go must already be installed.
 deps_install() {
   command -v go >/dev/null || die "Go is required to build the cluster binaries"
   local missing=()
@@ -23,6 +24,7 @@ deps_install() {
   command -v runc >/dev/null || missing+=(runc)
   [[ -x "$CNI_BIN_DIR/bridge" ]] || missing+=(containernetworking-plugins)
   command -v iptables >/dev/null || missing+=(iptables)
+  command -v ipset >/dev/null || missing+=(ipset)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v conntrack >/dev/null || missing+=(conntrack)

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Stops every process the cluster started and removes what it left on the
-# host: containers, mounts, network namespaces, iptables chains, the bridge,
-# cgroups, sysctl changes and its state directory. Safe to run at any time,
-# also after the processes were killed without `down`.
+# host: containers, mounts, network namespaces, iptables chains and ipsets,
+# the bridge, cgroups, sysctl changes and its state directory. Safe to run
+# at any time, also after the processes were killed without `down`.
 # Sourced by hack/local-cluster.sh.
 
 # Host paths the kubelet or CNI create on their own; `up` notes which did not
@@ -18,6 +18,8 @@ host_paths_note() {
 }
 
 teardown() {
+  # kube-router first: it would put back the rules iptables_clean removes.
+  stop kube-router
   stop kube-proxy kubelet
   containers_kill
   stop kube-scheduler kube-controller-manager
@@ -25,9 +27,11 @@ teardown() {
   stop etcd containerd
   # Processes whose PID files were lost are found by the paths only ours use.
   pkill -KILL -f "^$K8S_BIN/" 2>/dev/null || true
+  pkill -KILL -f "^$CACHE_ROOT/kube-router/" 2>/dev/null || true
   pkill -KILL -f "containerd --config $STATE_DIR/containerd.toml" 2>/dev/null || true
   mounts_remove
   iptables_clean
+  ipsets_clean
   conntrack_flush
   ip link del "$CNI_BRIDGE" 2>/dev/null || true
   cgroups_remove
@@ -60,8 +64,9 @@ mounts_remove() {
   rm -f /run/netns/cni-* /var/run/netns/cni-* 2>/dev/null || true
 }
 
-# iptables_clean removes the KUBE-* chains of the kubelet and kube-proxy and
-# the CNI-* chains of the bridge plugin, with every rule that jumps to them.
+# iptables_clean removes the KUBE-* chains of the kubelet, kube-proxy and
+# kube-router (KUBE-ROUTER-*, KUBE-POD-FW-*, KUBE-NWPLCY-*) and the CNI-*
+# chains of the bridge plugin, with every rule that jumps to them.
 iptables_clean() {
   local ipt table rules chains rule chain
   for ipt in iptables ip6tables; do
@@ -76,6 +81,18 @@ iptables_clean() {
       for chain in $chains; do "$ipt" -t "$table" -F "$chain" 2>/dev/null || true; done
       for chain in $chains; do "$ipt" -t "$table" -X "$chain" 2>/dev/null || true; done
     done
+  done
+}
+
+# ipsets_clean destroys kube-router's ipsets: KUBE-SRC-* and KUBE-DST-* of
+# the policies and the TMP-* sets of an interrupted swap, each named by 16
+# base32 characters (inet6: in front for IPv6). iptables_clean must run
+# first: a set still used by a rule cannot be destroyed.
+ipsets_clean() {
+  command -v ipset >/dev/null || return 0
+  local set
+  for set in $(ipset list -n 2>/dev/null | grep -E '^(inet6:)?(KUBE-(SRC|DST)-|TMP-)[A-Z2-7]{16}$' || true); do
+    ipset destroy "$set" 2>/dev/null || true
   done
 }
 

@@ -3,10 +3,12 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -36,6 +38,9 @@ type FunctionReconciler struct {
 	Recorder events.EventRecorder
 	// Images is the runner image of each runtime.
 	Images resources.RunnerImages
+	// Network says what the Function's NetworkPolicy needs of the cluster;
+	// required.
+	Network *NetworkIsolation
 }
 
 // +kubebuilder:rbac:groups=faas.example.com,resources=functions,verbs=get;list;watch
@@ -44,6 +49,8 @@ type FunctionReconciler struct {
 // +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=faas-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
 
@@ -78,12 +85,20 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	return ctrl.Result{}, r.patchStatus(ctx, original, &fn)
 }
 
-// reconcileChildren applies the ConfigMap, Service and Deployment and returns
-// the Deployment as the API server now has it.
+// reconcileChildren applies the NetworkPolicy, ConfigMap, Service and
+// Deployment and returns the Deployment as the API server now has it. The
+// NetworkPolicy comes first, so no pod of the function runs without it.
 func (r *FunctionReconciler) reconcileChildren(ctx context.Context, fn *faasv1.Function) (*appsv1.Deployment, error) {
 	image := r.Images.Image(fn.Spec.Runtime)
 	if image == "" {
 		return nil, fmt.Errorf("no runner image is configured for runtime %q", fn.Spec.Runtime)
+	}
+	iso, err := r.Network.Isolation(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.apply(ctx, fn, resources.MakeNetworkPolicy(fn, iso)); err != nil {
+		return nil, err
 	}
 	if err := r.apply(ctx, fn, resources.MakeConfigMap(fn)); err != nil {
 		return nil, err
@@ -153,16 +168,37 @@ func (r *FunctionReconciler) patchStatus(ctx context.Context, original, fn *faas
 }
 
 // SetupWithManager registers the reconciler: it watches Functions, the
-// objects they own, and their pods (whose failures reach the status).
+// objects they own, their pods (whose failures reach the status) and the
+// API server's addresses (which every NetworkPolicy blocks).
 func (r *FunctionReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	if r.Network == nil {
+		return errors.New("the Function reconciler needs a NetworkIsolation")
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&faasv1.Function{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&corev1.ConfigMap{}).
 		Owns(&corev1.Service{}).
 		Owns(&appsv1.Deployment{}).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToFunction)).
-		Named("function").
-		Complete(r)
+		Owns(&networkingv1.NetworkPolicy{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToFunction))
+	for _, src := range r.Network.sources(r.allFunctions) {
+		b = b.WatchesRawSource(src)
+	}
+	return b.Named("function").Complete(r)
+}
+
+// allFunctions maps any object to every Function.
+func (r *FunctionReconciler) allFunctions(ctx context.Context, _ client.Object) []reconcile.Request {
+	var fns faasv1.FunctionList
+	if err := r.List(ctx, &fns); err != nil {
+		log.FromContext(ctx).Error(err, "Failed to list Functions to rebuild their NetworkPolicies")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(fns.Items))
+	for _, fn := range fns.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&fn)})
+	}
+	return reqs
 }
 
 // podToFunction maps a function pod to its Function by its label.

@@ -20,6 +20,7 @@ import (
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/resources"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 const waitFor = 10 * time.Second
@@ -289,7 +290,7 @@ func TestLoadFailureReachesReadyCondition(t *testing.T) {
 		Name: "runner", Image: testImage,
 		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-			ExitCode: 1, Message: "SyntaxError: expected ':' (function.py, line 1)",
+			ExitCode: runnerapi.LoadFailedExitCode, Message: "SyntaxError: expected ':' (function.py, line 1)",
 		}},
 	}}
 	if err := k8s.Status().Update(ctx, pod); err != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/kube"
@@ -35,6 +38,9 @@ type RuntimePoolReconciler struct {
 	// APIReader reads the key Secret uncached, so the operator does not
 	// watch every Secret in the cluster for one.
 	APIReader client.Reader
+	// Network says what the pool's NetworkPolicy needs of the cluster;
+	// required.
+	Network *NetworkIsolation
 }
 
 // +kubebuilder:rbac:groups=faas.example.com,resources=runtimepools,verbs=get;list;watch
@@ -42,9 +48,12 @@ type RuntimePoolReconciler struct {
 // +kubebuilder:rbac:groups=faas.example.com,resources=runtimepools/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",namespace=faas-system,resources=secrets,verbs=get;create
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch
 
-// Reconcile creates or deletes idle pool pods until the pool has spec.size
-// of them, removes pool pods that ended, and reports the count in status.
+// Reconcile applies the NetworkPolicy of the pool's idle pods, creates or
+// deletes idle pool pods until the pool has spec.size of them, removes pool
+// pods that ended, and reports the count in status.
 func (r *RuntimePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var pool faasv1.RuntimePool
 	if err := r.Get(ctx, req.NamespacedName, &pool); err != nil {
@@ -56,6 +65,14 @@ func (r *RuntimePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	image := r.Images.Image(pool.Spec.Runtime)
 	if image == "" {
 		return ctrl.Result{}, fmt.Errorf("no runner image is configured for runtime %q", pool.Spec.Runtime)
+	}
+	// The policy first, so no pool pod runs without it.
+	iso, err := r.Network.Isolation(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := applyOwned(ctx, r.Client, r.Scheme, &pool, resources.MakePoolNetworkPolicy(&pool, iso)); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	var pods corev1.PodList
@@ -177,12 +194,33 @@ func randomSuffix() string {
 	return string(b)
 }
 
-// SetupWithManager registers the reconciler: it watches RuntimePools and
-// the pods they own (a claimed pod changes owner, which also triggers it).
+// SetupWithManager registers the reconciler: it watches RuntimePools, the
+// pods they own (a claimed pod changes owner, which also triggers it), their
+// NetworkPolicies and the API server's addresses (which those block).
 func (r *RuntimePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	if r.Network == nil {
+		return errors.New("the RuntimePool reconciler needs a NetworkIsolation")
+	}
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&faasv1.RuntimePool{}).
 		Owns(&corev1.Pod{}).
-		Named("runtimepool").
-		Complete(r)
+		Owns(&networkingv1.NetworkPolicy{})
+	for _, src := range r.Network.sources(r.allPools) {
+		b = b.WatchesRawSource(src)
+	}
+	return b.Named("runtimepool").Complete(r)
+}
+
+// allPools maps any object to every RuntimePool.
+func (r *RuntimePoolReconciler) allPools(ctx context.Context, _ client.Object) []reconcile.Request {
+	var pools faasv1.RuntimePoolList
+	if err := r.List(ctx, &pools); err != nil {
+		log.FromContext(ctx).Error(err, "Failed to list RuntimePools to rebuild their NetworkPolicies")
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(pools.Items))
+	for _, p := range pools.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
+	}
+	return reqs
 }

@@ -64,9 +64,18 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "create manager:", err)
 		return 1
 	}
+	network, err := NewNetworkIsolation(cfg, scheme, systemNamespace, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := mgr.Add(network); err != nil {
+		fmt.Fprintln(os.Stderr, "add network isolation:", err)
+		return 1
+	}
 	r := &FunctionReconciler{
 		Client: mgr.GetClient(), Scheme: scheme, Recorder: mgr.GetEventRecorder(FieldOwner),
-		Images: resources.RunnerImages{faasv1.RuntimePython: testImage},
+		Images: resources.RunnerImages{faasv1.RuntimePython: testImage}, Network: network,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		fmt.Fprintln(os.Stderr, "set up reconciler:", err)
@@ -74,7 +83,7 @@ func runSuite(m *testing.M) int {
 	}
 	pools := &RuntimePoolReconciler{
 		Client: mgr.GetClient(), Scheme: scheme, Images: r.Images,
-		SystemNamespace: systemNamespace, APIReader: mgr.GetAPIReader(),
+		SystemNamespace: systemNamespace, APIReader: mgr.GetAPIReader(), Network: network,
 	}
 	if err := pools.SetupWithManager(mgr); err != nil {
 		fmt.Fprintln(os.Stderr, "set up pool reconciler:", err)

@@ -2,6 +2,7 @@ package operator
 
 import (
 	"fmt"
+	"net/netip"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/resources"
@@ -24,8 +25,31 @@ type Config struct {
 	// LeaderElectionNamespace holds the leader election Lease.
 	LeaderElectionNamespace string
 	// SystemNamespace is the platform's namespace, where the pool key
-	// Secret shared with the gateway lives.
+	// Secret shared with the gateway lives and the gateway runs.
 	SystemNamespace string
+	// APIServerCIDRs are addresses of the API server, as IPs or CIDRs, that
+	// runner pods may not reach besides those the cluster lists (the
+	// kubernetes Service and its endpoints), e.g. a managed cluster's
+	// public endpoint.
+	APIServerCIDRs []string
+}
+
+// APIServerPrefixes returns APIServerCIDRs parsed; a bare IP is a /32 or
+// /128.
+func (c Config) APIServerPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(c.APIServerCIDRs))
+	for _, s := range c.APIServerCIDRs {
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("--api-server-cidr %q is neither an IP nor a CIDR", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Images returns the runner image of each runtime.
@@ -37,6 +61,9 @@ func (c Config) Images() resources.RunnerImages {
 func (c Config) Validate() error {
 	if c.PythonImage == "" {
 		return fmt.Errorf("--python-image must not be empty")
+	}
+	if _, err := c.APIServerPrefixes(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -53,18 +54,30 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
+	extraAPIServer, err := cfg.APIServerPrefixes()
+	if err != nil {
+		return err
+	}
+	network, err := controller.NewNetworkIsolation(restCfg, scheme, cfg.SystemNamespace, extraAPIServer)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Add(network); err != nil {
+		return fmt.Errorf("add cache of the API server's addresses: %w", err)
+	}
 	r := &controller.FunctionReconciler{
 		Client:   mgr.GetClient(),
 		Scheme:   scheme,
 		Recorder: mgr.GetEventRecorder(controller.FieldOwner),
 		Images:   cfg.Images(),
+		Network:  network,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Function controller: %w", err)
 	}
 	pools := &controller.RuntimePoolReconciler{
 		Client: mgr.GetClient(), Scheme: scheme, Images: cfg.Images(),
-		SystemNamespace: cfg.SystemNamespace, APIReader: mgr.GetAPIReader(),
+		SystemNamespace: cfg.SystemNamespace, APIReader: mgr.GetAPIReader(), Network: network,
 	}
 	if err := pools.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up RuntimePool controller: %w", err)
@@ -85,10 +98,11 @@ func cacheOptions(namespace string) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{resources.ManagedByLabel: resources.ManagedBy})
 	opts := cache.Options{
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.ConfigMap{}:  {Label: managed},
-			&corev1.Service{}:    {Label: managed},
-			&appsv1.Deployment{}: {Label: managed},
-			&corev1.Pod{}:        {Label: managed},
+			&corev1.ConfigMap{}:           {Label: managed},
+			&corev1.Service{}:             {Label: managed},
+			&appsv1.Deployment{}:          {Label: managed},
+			&corev1.Pod{}:                 {Label: managed},
+			&networkingv1.NetworkPolicy{}: {Label: managed},
 		},
 	}
 	if namespace != "" {

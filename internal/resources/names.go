@@ -27,6 +27,9 @@ const (
 
 	// CodeHashAnnotation on the pod template rolls the pods when the code changes.
 	CodeHashAnnotation = "faas.example.com/code-hash"
+	// SpecHashAnnotation on a specialized pool pod is the SHA-256 of the
+	// specialization it accepted: code, handler, env, timeout, concurrency.
+	SpecHashAnnotation = "faas.example.com/spec-hash"
 
 	// CodeFile is the ConfigMap key, and file name in the pod, of the code.
 	CodeFile = "function.py"
