@@ -17,8 +17,11 @@ const (
 	SliceChanged Kind = iota
 	// ProbeOK: the gateway's own probe found IP ready.
 	ProbeOK
-	// ProbeGaveUp: probing IP ended without success.
+	// ProbeGaveUp: probing IP timed out; it is not probed again until the
+	// cluster says something new of it.
 	ProbeGaveUp
+	// ProbeStopped: probing IP ended because it was no longer wanted.
+	ProbeStopped
 	// Specialized: a pool pod at IP was given the function by this replica
 	// and serves it from now on, before any EndpointSlice lists it.
 	Specialized
@@ -62,6 +65,9 @@ type State struct {
 	failed map[string]bool
 	// want are pods that should be probed, as of the last transition.
 	want map[string]bool
+	// gaveUp are pods whose probe timed out: not probed again until the
+	// cluster says something new of them.
+	gaveUp map[string]bool
 }
 
 // Result is what follows from a transition.
@@ -77,7 +83,7 @@ func (s *State) init() {
 		return
 	}
 	s.slices, s.probed, s.seenReady, s.probing = map[string][]Addr{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	s.specialized, s.retired, s.failed = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	s.specialized, s.retired, s.failed, s.gaveUp = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 }
 
 // Apply records ev and returns the ready pods and those to probe.
@@ -90,6 +96,7 @@ func (s *State) Apply(ev Event) Result {
 			break
 		}
 		for _, a := range ev.Addrs {
+			delete(s.gaveUp, a.IP)
 			if !a.Ready && !a.Terminating && s.seenReady[a.IP] {
 				// The kubelet took back its ready (a restart, say): probe
 				// again rather than wait for its next period.
@@ -109,11 +116,15 @@ func (s *State) Apply(ev Event) Result {
 		}
 	case ProbeGaveUp:
 		delete(s.probing, ev.IP)
+		s.gaveUp[ev.IP] = true
+	case ProbeStopped:
+		delete(s.probing, ev.IP)
 	case Specialized:
 		if !s.retired[ev.IP] {
 			s.specialized[ev.IP] = true
 		}
 	case SpecializedElsewhere:
+		delete(s.gaveUp, ev.IP)
 		if !isKey(s.specialized, ev.IP) && !s.retired[ev.IP] {
 			s.specialized[ev.IP] = false
 		}
@@ -121,10 +132,11 @@ func (s *State) Apply(ev Event) Result {
 		s.retired[ev.IP] = true
 		delete(s.specialized, ev.IP)
 	case Ended:
-		for _, m := range []map[string]bool{s.specialized, s.probed, s.failed, s.retired, s.seenReady} {
+		for _, m := range []map[string]bool{s.specialized, s.probed, s.failed, s.retired, s.seenReady, s.gaveUp} {
 			delete(m, ev.IP)
 		}
 	case ConnFailed:
+		delete(s.gaveUp, ev.IP)
 		s.failed[ev.IP] = true
 		delete(s.probed, ev.IP)
 	}
@@ -177,14 +189,14 @@ func (s *State) derive() Result {
 		}
 	}
 	for ip := range s.want {
-		if !s.probing[ip] {
+		if !s.probing[ip] && !s.gaveUp[ip] {
 			s.probing[ip] = true
 			r.Probe = append(r.Probe, ip)
 		}
 	}
 	// Forget what no longer exists anywhere; retired pods are forgotten
 	// only when they end.
-	for _, m := range []map[string]bool{s.probed, s.seenReady, s.failed} {
+	for _, m := range []map[string]bool{s.probed, s.seenReady, s.failed, s.gaveUp} {
 		for ip := range m {
 			if !present[ip] && !isKey(s.specialized, ip) {
 				delete(m, ip)

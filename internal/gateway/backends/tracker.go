@@ -70,16 +70,20 @@ func (t *Tracker) run(ip string) {
 	start := time.Now()
 	deadline := start.Add(t.timing.Timeout)
 	interval := t.timing.Interval
-	for time.Now().Before(deadline) && t.wanted(ip) {
+	for time.Now().Before(deadline) {
+		if !t.wanted(ip) {
+			// Not given up: if it is wanted again, it is probed again.
+			t.Apply(Event{Kind: ProbeStopped, IP: ip})
+			return
+		}
 		if t.probe(t.ctx, ip) {
 			t.Apply(Event{Kind: ProbeOK, IP: ip})
 			return
 		}
 		select {
 		case <-t.ctx.Done():
-			t.Apply(Event{Kind: ProbeGaveUp, IP: ip})
-			return
-		case <-time.After(interval):
+			return // the function is gone
+		case <-time.After(min(interval, time.Until(deadline))):
 		}
 		if time.Since(start) > t.timing.FastFor {
 			interval = min(interval*2, t.timing.MaxInterval)
