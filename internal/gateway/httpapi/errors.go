@@ -14,6 +14,7 @@ var (
 	ErrBadPath          = errors.New("bad invoke path")
 	ErrNotFound         = errors.New("function not found")
 	ErrBodyTooLarge     = errors.New("request body too large")
+	ErrBadRequestBody   = errors.New("malformed request body")
 	ErrColdStartTimeout = errors.New("function did not become ready in time")
 	ErrCallTimeout      = errors.New("function did not answer in time")
 	ErrUpstream         = errors.New("function pod unreachable")
@@ -24,7 +25,7 @@ var (
 // statusOf maps an error of the call path to its HTTP status.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, ErrBadPath):
+	case errors.Is(err, ErrBadPath), errors.Is(err, ErrBadRequestBody):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound

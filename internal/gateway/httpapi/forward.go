@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -98,7 +99,7 @@ func proxyError(err error) error {
 		return errors.Join(ErrBodyTooLarge, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return errors.Join(ErrCallTimeout, err)
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrUnavailable), errors.Is(err, ErrColdStartTimeout):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrUnavailable), errors.Is(err, ErrColdStartTimeout), errors.Is(err, ErrBadRequestBody):
 		return err
 	default:
 		return errors.Join(ErrUpstream, err)
@@ -138,6 +139,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	out.GetBody = func() (io.ReadCloser, error) { return nil, errBodySent }
 	for attempt := 1; ; attempt++ {
 		resp, err := t.base.RoundTrip(out)
+		if err != nil && body != nil && body.err != nil {
+			return nil, callerBodyError(body.err)
+		}
 		if err == nil || !dialFailed(err) || (body != nil && body.read) || attempt >= t.cfg.MaxAttempts {
 			return resp, err
 		}
@@ -155,6 +159,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 var errBodySent = errors.New("request body already sent; not retried")
 
+// callerBodyError is the error of a body the caller sent wrong.
+func callerBodyError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrBadRequestBody, err)
+}
+
 // dialFailed tells whether err is a failed dial: nothing was sent.
 func dialFailed(err error) bool {
 	var op *net.OpError
@@ -163,15 +176,21 @@ func dialFailed(err error) bool {
 
 // onceBody lets the request body outlive a failed attempt: the transport
 // closes the body it was given, but the caller's stays open for the next.
+// It also keeps the caller's own reading error (a malformed chunk, say), so
+// the call is answered 400, not blamed on the pod.
 type onceBody struct {
 	rc   io.ReadCloser
 	read bool
+	err  error
 }
 
 func (b *onceBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if n > 0 {
 		b.read = true
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
 	}
 	return n, err
 }
