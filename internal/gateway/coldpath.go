@@ -21,15 +21,27 @@ import (
 // is below its maximum, and the autoscaler does the rest.
 func (g *Gateway) onQueued(f *function, noPods bool) {
 	info := f.info.Load()
-	if f.loadError() != nil {
+	if err := f.Unavailable(); err != nil {
+		// Reported unloadable as this call queued: tell it now.
+		f.breaker.FailWaiting(err)
 		return
 	}
 	usePool := info.Spec != nil && g.poolKey.Load() != nil
 	switch {
 	case noPods && info.Replicas == 0:
-		g.starter.Start(&f.cold, coldstart.Request{Function: f.key, UsePool: usePool, Deploy: true})
+		g.starter.Start(&f.cold, coldstart.Request{Function: f.key, UsePool: usePool, Deploy: true, Again: g.again(f)})
 	case usePool && g.roomForPoolPod(f, info):
-		g.starter.Start(&f.cold, coldstart.Request{Function: f.key, UsePool: true})
+		g.starter.Start(&f.cold, coldstart.Request{Function: f.key, UsePool: true, Again: g.again(f)})
+	}
+}
+
+// again is run when a start of f ends: calls still waiting may need
+// another pod (a burst beyond one pod's concurrency).
+func (g *Gateway) again(f *function) func() {
+	return func() {
+		if st := f.breaker.Stats(); st.Waiting > 0 {
+			g.onQueued(f, st.Pods == 0)
+		}
 	}
 }
 
@@ -63,11 +75,16 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 	if info.Spec == nil {
 		return coldstart.ErrNoPoolPod
 	}
-	for attempt := 0; attempt < 3; attempt++ {
-		pod, ok := g.view.Take(key.Namespace, info.Spec.Runtime, key.String())
+	tried := map[string]bool{}
+	for attempt := 0; attempt < g.cfg.ClaimAttempts; attempt++ {
+		if ctx.Err() != nil {
+			return coldstart.ErrNoPoolPod
+		}
+		pod, ok := g.view.Take(key.Namespace, info.Spec.Runtime, key.String(), tried)
 		if !ok {
 			return coldstart.ErrNoPoolPod
 		}
+		tried[pod.Name] = true
 		start := g.now()
 		sctx, cancel := context.WithTimeout(ctx, g.cfg.SpecializeTimeout)
 		err := g.claimer.Specialize(sctx, pod, pooltoken.Token(*keyBytes, pod.Namespace, pod.Name), info.Spec)
@@ -85,7 +102,9 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 			g.metrics.specializations.WithLabelValues(key.String(), "unloadable").Inc()
 			g.log.Info("Function code failed to load in a pool pod", "function", key, "pod", pod.Name, "error", err.Error())
 			return err
-		case errors.Is(err, pool.ErrUnreachable):
+		case errors.Is(err, pool.ErrUnreachable), err != nil && ctx.Err() != nil:
+			// Nothing was accepted (or this start ran out of time before
+			// the pod answered): it may be claimed again.
 			g.view.Return(pod)
 			g.metrics.specializations.WithLabelValues(key.String(), "unreachable").Inc()
 			g.log.V(1).Info("Pool pod unreachable", "function", key, "pod", pod.Name, "error", err.Error())
@@ -103,13 +122,6 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 		f.markPool(pod.IP, true)
 		f.tracker.Apply(backends.Event{Kind: backends.Specialized, IP: pod.IP})
 		go g.adopt(f, info, pod)
-		// More calls wait than the pods take: claim again after this one.
-		if st := f.breaker.Stats(); st.Waiting > 0 && g.roomForPoolPod(f, f.info.Load()) {
-			go func() {
-				time.Sleep(time.Millisecond) // after this start is marked done
-				g.onQueued(f, false)
-			}()
-		}
 		return nil
 	}
 	return coldstart.ErrNoPoolPod

@@ -53,8 +53,10 @@ type Config struct {
 	// HealInterval is how often functions holding calls with no pod and no
 	// replica asked for are started again.
 	HealInterval time.Duration
-	// SpecializeTimeout bounds one specialization of a pool pod.
+	// SpecializeTimeout bounds one specialization of a pool pod, and
+	// ClaimAttempts the pool pods one start tries.
 	SpecializeTimeout time.Duration
+	ClaimAttempts     int
 	// APITimeout bounds one write to the API server; AdoptAttempts and
 	// AdoptBackoff the hand-over of a claimed pool pod.
 	APITimeout    time.Duration
@@ -69,6 +71,9 @@ type Config struct {
 	// BurstWindow the window averaged for a recommendation; ScrapeTimeout
 	// bounds collecting the replicas' load.
 	AutoscaleInterval, BurstWindow, ScrapeTimeout time.Duration
+	// PeerGoneAfter is how long a peer may fail to report before its
+	// demand counts as none (its node died, say) instead of unknown.
+	PeerGoneAfter time.Duration
 	// PendingTTL is how long state made for endpoints of a Function not
 	// (or no longer) seen is kept.
 	PendingTTL time.Duration
@@ -108,7 +113,7 @@ func (c Config) Validate() error {
 		"--specialize-timeout": c.SpecializeTimeout, "--api-timeout": c.APITimeout,
 		"--pool-warm-interval": c.PoolWarmInterval, "--stats-timeout": c.StatsTimeout,
 		"--autoscale-interval": c.AutoscaleInterval, "--burst-window": c.BurstWindow,
-		"--scrape-timeout": c.ScrapeTimeout, "--header-timeout": c.HeaderTimeout, "--dial-timeout": c.DialTimeout, "--pod-keep-alive-timeout": c.PodKeepAliveTimeout, "--keep-alive-timeout": c.KeepAliveTimeout, "--pending-ttl": c.PendingTTL, "--shutdown-timeout": c.ShutdownTimeout,
+		"--scrape-timeout": c.ScrapeTimeout, "--header-timeout": c.HeaderTimeout, "--dial-timeout": c.DialTimeout, "--pod-keep-alive-timeout": c.PodKeepAliveTimeout, "--keep-alive-timeout": c.KeepAliveTimeout, "--pending-ttl": c.PendingTTL, "--peer-gone-after": c.PeerGoneAfter, "--shutdown-timeout": c.ShutdownTimeout,
 	}
 	for flag, d := range positive {
 		if d <= 0 {
@@ -124,8 +129,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--default-namespace must not be empty")
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("--max-body-bytes must be positive")
-	case c.MaxWaiting <= 0 || c.MaxAttempts <= 0 || c.AdoptAttempts <= 0:
-		return fmt.Errorf("--max-waiting, --max-attempts and --adopt-attempts must be positive")
+	case c.MaxWaiting <= 0 || c.MaxAttempts <= 0 || c.AdoptAttempts <= 0 || c.ClaimAttempts <= 0:
+		return fmt.Errorf("--max-waiting, --max-attempts, --adopt-attempts and --claim-attempts must be positive")
+	case c.LeaderElect && !(c.LeaseDuration > c.RenewDeadline && c.RenewDeadline > c.RetryPeriod && c.RetryPeriod > 0):
+		return fmt.Errorf("--lease-duration must exceed --renew-deadline, which must exceed --retry-period")
 	case c.RunnerPort <= 0 || c.RunnerAdminPort <= 0:
 		return fmt.Errorf("runner ports must be positive")
 	case c.DrainDelay < 0 || c.DeadlineGrace < 0 || c.ColdStartRetryBackoff < 0 || c.ProbeFastFor < 0:

@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/gateway/backends"
@@ -30,8 +31,10 @@ type functionInfo struct {
 	// failures of pods by.
 	CodeHash                 string
 	MinReplicas, MaxReplicas int32
-	// Replicas is the Function's desired Deployment replicas, clamped.
-	Replicas          int32
+	// Replicas is the Function's desired Deployment replicas, clamped;
+	// SpecReplicas is spec.replicas as written (what the scale
+	// subresource reads and a conditional update compares with).
+	Replicas, SpecReplicas int32
 	Concurrency       int32
 	TargetUtilization float64
 	ScaleDownDelay    time.Duration
@@ -62,20 +65,21 @@ func infoOf(fn *faasv1.Function, prev *functionInfo) *functionInfo {
 		UID: fn.UID, Generation: fn.Generation,
 		MinReplicas: fn.Spec.MinReplicas, MaxReplicas: max(fn.Spec.MaxReplicas, fn.Spec.MinReplicas, 1),
 		Replicas:          resources.DesiredReplicas(fn),
+		SpecReplicas:      ptr.Deref(fn.Spec.Replicas, 0),
 		Concurrency:       max(fn.Spec.Concurrency, 1),
 		TargetUtilization: util,
 		ScaleDownDelay:    delay,
 		IdleTimeout:       time.Duration(max(fn.Spec.IdleTimeoutSeconds, 1)) * time.Second,
 		CallTimeout:       time.Duration(max(fn.Spec.TimeoutSeconds, 1)) * time.Second,
 	}
-	if c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady); c != nil {
-		info.ReadyMessage = c.Reason + ": " + c.Message
-		info.LoadFailed = c.Reason == faasv1.ReasonLoadFailed && fn.Status.CodeHash == resources.CodeHash(fn)
-	}
 	if prev != nil && prev.CodeHash != "" && prev.UID == fn.UID && prev.Generation == fn.Generation {
 		info.CodeHash, info.Spec = prev.CodeHash, prev.Spec
 	} else {
 		info.CodeHash, info.Spec = resources.CodeHash(fn), pool.SpecFor(fn)
+	}
+	if c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady); c != nil {
+		info.ReadyMessage = c.Reason + ": " + c.Message
+		info.LoadFailed = c.Reason == faasv1.ReasonLoadFailed && fn.Status.CodeHash == info.CodeHash
 	}
 	return info
 }

@@ -115,6 +115,29 @@ func TestUnreachablePoolPodGoesBackToTheIdleSet(t *testing.T) {
 	}
 }
 
+func TestAnUnreachablePoolPodIsNotTriedTwiceInOneStart(t *testing.T) {
+	p := freePorts(t)
+	startPod(t, "127.0.0.31", p)
+	gw := poolGateway(t, p)
+	// Whichever of the two ranks first, the reachable one serves the call.
+	gw.OnPoolPod(poolPodObject("pool-dead", "127.0.0.30"), false)
+	gw.OnPoolPod(poolPodObject("pool-live", "127.0.0.31"), false)
+	gw.OnFunction(testFunction("two"))
+	rec := do(gw.handler, http.MethodGet, "/invoke/two", "", nil)
+	if rec.Code != http.StatusOK || rec.Header().Get(httpapi.ColdStartHeader) != "pool" {
+		t.Fatalf("call: %d cold=%q %s", rec.Code, rec.Header().Get(httpapi.ColdStartHeader), rec.Body)
+	}
+	if n := gw.scaler.calls.Load(); n != 0 {
+		t.Errorf("fell back to the Deployment (%d asks) with a reachable pool pod", n)
+	}
+	// The unreachable pod went back; once deleted, it does not come back.
+	gone := poolPodObject("pool-dead", "127.0.0.30")
+	gw.OnPoolPod(gone, true)
+	if n := gw.view.IdleCount("default", faasv1.RuntimePython); n != 0 {
+		t.Errorf("%d idle pods after the dead one was deleted", n)
+	}
+}
+
 func TestBurstBeyondOnePodSpecializesMorePoolPodsUpToMax(t *testing.T) {
 	p := freePorts(t)
 	ips := []string{"127.0.0.26", "127.0.0.27", "127.0.0.28", "127.0.0.29"}

@@ -67,12 +67,17 @@ func Run(ctx context.Context, cfg Config) error {
 	go gw.RunPoolWarmer(bg)
 	go gw.RunJanitor(bg)
 	auto := &autoscaler.Autoscaler{
-		Collector: autoscaler.Collector{Local: gw, Peers: ps, Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}},
+		Collector: &autoscaler.Collector{Local: gw, Peers: ps, Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}},
+			GoneAfter: cfg.PeerGoneAfter, Now: time.Now},
 		Functions: gw, Scaler: scaleSubresource{c: c}, Zeroer: zeroer{gw}, Observer: metrics,
-		Timing: autoscaler.Timing{Interval: cfg.AutoscaleInterval, BurstWindow: cfg.BurstWindow, ScrapeTimeout: cfg.ScrapeTimeout},
+		Timing: autoscaler.Timing{Interval: cfg.AutoscaleInterval, BurstWindow: cfg.BurstWindow, ScrapeTimeout: cfg.ScrapeTimeout, APITimeout: cfg.APITimeout},
 		Log:    logger.WithName("autoscaler"), Now: time.Now,
 	}
-	go runAutoscaler(bg, cfg, restCfg, auto, logger)
+	autoDone := make(chan struct{})
+	go func() {
+		defer close(autoDone)
+		runAutoscaler(bg, cfg, restCfg, auto, logger)
+	}()
 
 	draining := &httpapi.Draining{}
 	public := &http.Server{
@@ -91,7 +96,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	case <-ctx.Done():
 	}
-	return drain(logger, cfg, draining, public, admin, stopBG)
+	err = drain(logger, cfg, draining, public, admin, stopBG)
+	// The leader gives its Lease back as it stops, so the next takes over
+	// at once instead of after the Lease expires.
+	select {
+	case <-autoDone:
+	case <-time.After(cfg.RenewDeadline):
+	}
+	return err
 }
 
 // drain stops the gateway without losing a call it accepted.

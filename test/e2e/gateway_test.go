@@ -39,6 +39,10 @@ func createFunction(t *testing.T, ns, name, code string, mut ...func(*faasv1.Fun
 	if err := k8s.Create(context.Background(), fn); err != nil {
 		t.Fatalf("create Function %s: %v", name, err)
 	}
+	if fn.Spec.MinReplicas > 0 {
+		waitReady(t, ns, name, faasv1.ReasonAvailable, 90*time.Second)
+		return
+	}
 	waitReady(t, ns, name, faasv1.ReasonScaledToZero, 30*time.Second)
 }
 

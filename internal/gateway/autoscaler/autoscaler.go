@@ -2,8 +2,8 @@ package autoscaler
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -14,10 +14,12 @@ import (
 type Function struct {
 	Key types.NamespacedName
 	Settings
-	// Replicas is the Function's desired Deployment replicas (its scale);
-	// PoolPods the pool pods serving it; Ready the pods that serve.
-	Replicas, PoolPods, Ready int32
-	LoadFailed                bool
+	// Replicas is the Function's desired Deployment replicas, within
+	// [Min, Max]; SpecReplicas its scale as written, which a conditional
+	// update must match; PoolPods the pool pods serving it; Ready the pods
+	// that serve.
+	Replicas, SpecReplicas, PoolPods, Ready int32
+	LoadFailed                              bool
 }
 
 // Functions lists the functions to size.
@@ -52,13 +54,14 @@ type Timing struct {
 	// Interval is how often demand is sampled and decided on; BurstWindow
 	// is the window whose average makes a recommendation.
 	Interval, BurstWindow time.Duration
-	// ScrapeTimeout bounds one round of collecting the replicas' load.
-	ScrapeTimeout time.Duration
+	// ScrapeTimeout bounds one round of collecting the replicas' load;
+	// APITimeout one write of a scale.
+	ScrapeTimeout, APITimeout time.Duration
 }
 
 // Autoscaler sizes functions; Run drives it.
 type Autoscaler struct {
-	Collector Collector
+	Collector *Collector
 	Functions Functions
 	Scaler    Scaler
 	Zeroer    Zeroer
@@ -67,7 +70,9 @@ type Autoscaler struct {
 	Log       logr.Logger
 	Now       func() time.Time
 
-	// history per function; only Run's goroutine touches it.
+	// mu serializes ticks: a lost and regained lease may briefly run two.
+	mu sync.Mutex
+	// history per function; guarded by mu.
 	history map[types.NamespacedName]*history
 }
 
@@ -92,6 +97,8 @@ func (a *Autoscaler) Run(ctx context.Context) {
 
 // Tick collects once, decides for every function and acts.
 func (a *Autoscaler) Tick(ctx context.Context) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.history == nil {
 		a.history = map[types.NamespacedName]*history{}
 	}
@@ -138,9 +145,6 @@ func (a *Autoscaler) Tick(ctx context.Context) {
 	}
 }
 
-// errNotIdle stops a scale to zero that a pod contradicts.
-var errNotIdle = errors.New("a pod still has or recently had calls")
-
 func (a *Autoscaler) act(ctx context.Context, fn Function, d Decision, idleFor time.Duration) error {
 	want := max(d.Desired-fn.PoolPods, 0)
 	if d.Desired == 0 {
@@ -159,13 +163,18 @@ func (a *Autoscaler) act(ctx context.Context, fn Function, d Decision, idleFor t
 			a.Observer.Scaled(fn.Key, fn.Replicas+fn.PoolPods, fn.Replicas, "idle: pool pods removed")
 		}
 	}
-	if want == fn.Replicas {
+	if want == fn.SpecReplicas {
 		return nil
 	}
-	from := fn.Replicas
-	_, changed, err := a.Scaler.ScaleIf(ctx, fn.Key, want, func(cur int32) bool { return cur == from })
+	from, written := fn.Replicas, fn.SpecReplicas
+	ctx, cancel := context.WithTimeout(ctx, a.Timing.APITimeout)
+	defer cancel()
+	cur, changed, err := a.Scaler.ScaleIf(ctx, fn.Key, want, func(cur int32) bool { return cur == written })
 	if err != nil {
 		return err
+	}
+	if !changed {
+		a.Log.V(1).Info("Not scaling: the function's scale changed meanwhile", "function", fn.Key, "read", written, "now", cur)
 	}
 	if changed {
 		a.Observer.Scaled(fn.Key, from, want, d.Reason)

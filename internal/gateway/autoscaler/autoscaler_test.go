@@ -25,7 +25,7 @@ var tickSettings = Settings{Min: 0, Max: 20, Concurrency: 1, TargetUtilization: 
 	ScaleDownDelay: time.Minute, IdleTimeout: 5 * time.Minute}
 
 func function(key types.NamespacedName, replicas, poolPods, ready int32) Function {
-	return Function{Key: key, Settings: tickSettings, Replicas: replicas, PoolPods: poolPods, Ready: ready}
+	return Function{Key: key, Settings: tickSettings, Replicas: replicas, SpecReplicas: replicas, PoolPods: poolPods, Ready: ready}
 }
 
 type fakeFunctions struct {
@@ -156,7 +156,7 @@ func newRig(t *testing.T) *rig {
 	}
 	r.peer.set(Report{Replica: "peer"}, "")
 	r.a = &Autoscaler{
-		Collector: Collector{Local: r.local, Peers: peerList{r.peer.addr()}, Client: r.peer.srv.Client()},
+		Collector: &Collector{Local: r.local, Peers: peerList{r.peer.addr()}, Client: r.peer.srv.Client()},
 		Functions: r.fns, Scaler: r.scaler, Zeroer: r.zeroer, Observer: r.obs,
 		Timing: Timing{Interval: 2 * time.Second, BurstWindow: 6 * time.Second, ScrapeTimeout: 10 * time.Second},
 		Log:    logr.Discard(), Now: func() time.Time { return r.now },
@@ -446,7 +446,7 @@ func TestRunTicksEveryIntervalUntilCanceled(t *testing.T) {
 		var ticks []time.Duration
 		start := time.Now()
 		a := &Autoscaler{
-			Collector: Collector{Local: &fakeLocal{}, Peers: peerList(nil)},
+			Collector: &Collector{Local: &fakeLocal{}, Peers: peerList(nil)},
 			Functions: functionsFunc(func() []Function {
 				mu.Lock()
 				defer mu.Unlock()

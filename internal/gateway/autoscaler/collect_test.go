@@ -163,7 +163,7 @@ func TestCollect(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := Collector{Local: local, Peers: peerList(tc.peers), Client: ok.srv.Client()}
+			c := &Collector{Local: local, Peers: peerList(tc.peers), Client: ok.srv.Client()}
 			ctx := t.Context()
 			if tc.canceled {
 				var cancel context.CancelFunc

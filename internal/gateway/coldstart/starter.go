@@ -86,6 +86,8 @@ type Request struct {
 	// Deploy falls back to one Deployment replica when the pool has
 	// nothing; false for a scale-out, which the autoscaler does otherwise.
 	Deploy bool
+	// Again, if set, runs once the start has ended and another may begin.
+	Again func()
 }
 
 // Start begins a start for req unless one is under way or the last one
@@ -117,7 +119,8 @@ func (s *Starter) run(st *State, req Request) {
 	asked, err := s.start(ctx, req)
 	st.mu.Lock()
 	st.running = false
-	if err != nil {
+	// A scale-out that found no pool pod is no failure of a cold start.
+	if err != nil && (req.Deploy || !errors.Is(err, ErrNoPoolPod)) {
 		st.lastFailure = s.now()
 	}
 	if asked {
@@ -126,6 +129,9 @@ func (s *Starter) run(st *State, req Request) {
 	st.mu.Unlock()
 	if err != nil && !errors.Is(err, ErrNoPoolPod) {
 		s.obs.Failed(req.Function, err)
+	}
+	if err == nil && req.Again != nil {
+		req.Again()
 	}
 }
 
@@ -146,6 +152,9 @@ func (s *Starter) start(ctx context.Context, req Request) (asked bool, err error
 	if !req.Deploy {
 		return false, ErrNoPoolPod
 	}
+	// The pool may have used this start's time: the Deployment gets its own.
+	ctx, cancel := context.WithTimeout(s.bg, s.timing.Timeout)
+	defer cancel()
 	var from int32
 	var changed bool
 	// Another replica scaling the same function at once makes this one

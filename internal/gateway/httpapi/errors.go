@@ -19,7 +19,6 @@ var (
 	ErrCallTimeout      = errors.New("function did not answer in time")
 	ErrUpstream         = errors.New("function pod unreachable")
 	ErrUnavailable      = errors.New("function unavailable")
-	ErrShuttingDown     = errors.New("gateway shutting down")
 )
 
 // statusOf maps an error of the call path to its HTTP status.
@@ -31,7 +30,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, ErrBodyTooLarge):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, capacity.ErrQueueFull), errors.Is(err, ErrUnavailable), errors.Is(err, ErrShuttingDown):
+	case errors.Is(err, capacity.ErrQueueFull), errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrColdStartTimeout), errors.Is(err, ErrCallTimeout):
 		return http.StatusGatewayTimeout

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -106,12 +108,15 @@ func proxyError(err error) error {
 	}
 }
 
-// retryTransport tries a call on another pod when its connection failed
-// before anything of it was sent. Exactly two cases count as not sent:
-//   - the dial failed (refused, unreachable, timed out): no connection;
-//   - net/http's own retry of a reused keep-alive connection that the pod
-//     closed before the request was written, which it does when the
-//     request's GetBody is set and nothing was read from the body.
+// retryTransport tries a call on another pod only when no attempt wrote any
+// of it: the dial failed (refused, unreachable, timed out) and no earlier
+// attempt of the call got as far as writing its headers (an httptrace hook
+// says so), nor read a byte of its body. net/http itself also retries on
+// the same pod in two cases it knows are safe: a kept-alive connection the
+// pod closed before anything was written (GetBody is set for that, and
+// refuses once the body was read), and, for GET, HEAD, OPTIONS and TRACE
+// only (idempotent by RFC 9110), a kept-alive connection the pod closed
+// before answering.
 //
 // Anything else (a reset after the request was written, a timeout waiting
 // for the answer) may have run the function, and is answered as an error.
@@ -137,12 +142,16 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// the request was written; it calls GetBody only if the body was read,
 	// and then it must not be sent again.
 	out.GetBody = func() (io.ReadCloser, error) { return nil, errBodySent }
+	var wrote atomic.Bool
+	out = out.WithContext(httptrace.WithClientTrace(out.Context(), &httptrace.ClientTrace{
+		WroteHeaders: func() { wrote.Store(true) },
+	}))
 	for attempt := 1; ; attempt++ {
 		resp, err := t.base.RoundTrip(out)
 		if err != nil && body != nil && body.err != nil {
 			return nil, callerBodyError(body.err)
 		}
-		if err == nil || !dialFailed(err) || (body != nil && body.read) || attempt >= t.cfg.MaxAttempts {
+		if err == nil || !dialFailed(err) || wrote.Load() || (body != nil && body.read) || attempt >= t.cfg.MaxAttempts {
 			return resp, err
 		}
 		c.Target.ConnFailed(c.Slot.Pod.IP)

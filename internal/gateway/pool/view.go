@@ -44,11 +44,14 @@ type View struct {
 	idle map[string]map[faasv1.Runtime]map[string]Pod
 	// specialized are claimed pods by function; guarded by mu.
 	specialized map[types.NamespacedName]map[string]Pod
+	// gone are pods seen deleted or ended since their last Take, so a
+	// failed claim does not bring them back; guarded by mu.
+	gone map[string]bool
 }
 
 // NewView makes an empty View.
 func NewView() *View {
-	return &View{idle: map[string]map[faasv1.Runtime]map[string]Pod{}, specialized: map[types.NamespacedName]map[string]Pod{}}
+	return &View{idle: map[string]map[faasv1.Runtime]map[string]Pod{}, specialized: map[types.NamespacedName]map[string]Pod{}, gone: map[string]bool{}}
 }
 
 // Observe records a pool pod's state; deleted means it is gone.
@@ -78,7 +81,20 @@ func (v *View) Observe(pod *corev1.Pod, deleted bool) Observation {
 	} else {
 		delete(byRuntime[p.Runtime], p.Name)
 	}
+	if ended {
+		v.gone[p.Namespace+"/"+p.Name] = true
+	}
 	if state != resources.PoolSpecialized || o.Function.Name == "" {
+		// A pod this replica claimed can end before its hand-over landed:
+		// its function must still learn that it is gone.
+		if ended {
+			for fn, pods := range v.specialized {
+				if _, ok := pods[p.Name]; ok && fn.Namespace == p.Namespace {
+					delete(pods, p.Name)
+					o.Function, o.Ended = fn, true
+				}
+			}
+		}
 		return o
 	}
 	if ended {
@@ -98,16 +114,19 @@ func (v *View) Observe(pod *corev1.Pod, deleted bool) Observation {
 }
 
 // Take removes and returns the idle pod of runtime in namespace that fn
-// ranks first (rendezvous hashing): replicas with the same view pick the
-// same pod for the same function, so a burst reaching several replicas at
-// once specializes one pod.
-func (v *View) Take(namespace string, runtime faasv1.Runtime, fn string) (Pod, bool) {
+// ranks first (rendezvous hashing), skipping pods in tried: replicas with
+// the same view pick the same pod for the same function, so a burst
+// reaching several replicas at once specializes one pod.
+func (v *View) Take(namespace string, runtime faasv1.Runtime, fn string, tried map[string]bool) (Pod, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var best Pod
 	var bestScore uint64
 	found := false
 	for _, p := range v.idle[namespace][runtime] {
+		if tried[p.Name] {
+			continue
+		}
 		h := fnv.New64a()
 		_, _ = h.Write([]byte(fn + "\x00" + p.Name))
 		if score := h.Sum64(); !found || score > bestScore {
@@ -116,15 +135,17 @@ func (v *View) Take(namespace string, runtime faasv1.Runtime, fn string) (Pod, b
 	}
 	if found {
 		delete(v.idle[namespace][runtime], best.Name)
+		delete(v.gone, namespace+"/"+best.Name)
 	}
 	return best, found
 }
 
-// Return puts back a pod whose claim failed before it took anything.
+// Return puts back a pod whose claim failed before it took anything,
+// unless the pod was seen gone meanwhile.
 func (v *View) Return(p Pod) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if m := v.idle[p.Namespace][p.Runtime]; m != nil {
+	if m := v.idle[p.Namespace][p.Runtime]; m != nil && !v.gone[p.Namespace+"/"+p.Name] {
 		m[p.Name] = p
 	}
 }
