@@ -1,7 +1,20 @@
 """The generic Python runner of the FaaS platform.
 
-It loads one function's code (from a mounted file now; handed over once by
-the gateway in pool mode later), then serves it over HTTP/1.1. It knows
-nothing of Kubernetes beyond the files and environment the pod gives it.
-Standard library only.
+It loads one function's code (from a mounted file, or handed over once by
+the gateway in pool mode), then serves it over HTTP/1.1: calls on the call
+port, its own endpoints on the admin port. It knows nothing of Kubernetes
+beyond the files and environment the pod gives it. Standard library only.
+
+Modules, one concern each:
+  runnerapi   the platform contract's names and values (generated in Go)
+  config      every setting and timeout, from the environment
+  environ     takes the specialization token's hash out of the environment
+  loader      source code -> handler
+  contract    the handler contract: Request, Headers, to_response
+  protocol    HTTP/1.1 framing: the strict request reader, the response encoder
+  server      connections, limits and deadlines on one event loop
+  calls       the handler threads, call timeouts and stats
+  admin       /_/ready, /_/health, /_/stats, /_/specialize (admin port)
+  specialize  the one specialization of a pool pod
+  app         the process: both ports, readiness, drain, exit
 """

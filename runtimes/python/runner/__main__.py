@@ -1,70 +1,71 @@
-"""Entry point: load the code, serve, drain on SIGTERM."""
+"""Entry point: take the token hash out of the environment, load the code,
+serve both ports, drain on SIGTERM.
 
+Exit codes: 0 after a drain, 3 (runnerapi.LOAD_FAILED_EXIT_CODE) when the
+function's code did not load, at start or in a pool pod's specialization,
+2 for settings the runner cannot start with. Every non-zero exit writes its
+reason to the termination log first.
+"""
+
+import asyncio
 import logging
 import os
 import signal
 import sys
-import threading
 
-from . import loader, server
+from . import environ, loader
+from . import runnerapi as api
+from .app import Runner, write_termination_message
 from .config import Config
+
+log = logging.getLogger("runner")
 
 
 def main():
+    # First of all: this may replace the process (see environ.py).
+    token_hash = environ.take_token_hash()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log = logging.getLogger("runner")
-    config = Config.from_env()
-    # The function's code must not see how this pod is specialized.
-    os.environ.pop("FAAS_SPECIALIZE_TOKEN_SHA256", None)
+    env = dict(os.environ)
+    if token_hash:
+        env[api.ENV_SPECIALIZE_TOKEN_SHA256] = token_hash
+    try:
+        config = Config.from_env(env).validate()
+    except ValueError as err:
+        log.error("Cannot start: %s", err)
+        write_termination_message(env.get(api.ENV_TERMINATION_LOG) or api.DEFAULT_TERMINATION_LOG,
+                                  f"runner settings: {err}")
+        return 2
     handler = None
-    if config.mode != "pool":
+    if config.mode != api.MODE_POOL:
         try:
             with open(config.code_path, encoding="utf-8") as f:
                 source = f.read()
-            handler = loader.load_handler(source, config.handler, filename=_basename(config.code_path))
-        except (OSError, loader.LoadError) as err:
-            reason = f"cannot load {config.code_path}: {err}" if isinstance(err, OSError) else str(err)
+            handler = loader.load_handler(source, config.handler, filename=os.path.basename(config.code_path))
+        except (OSError, ValueError, loader.LoadError) as err:
+            reason = str(err) if isinstance(err, loader.LoadError) else f"cannot load {config.code_path}: {err}"
             log.error("Function code failed to load: %s\n%s", reason, getattr(err, "detail", ""))
-            _write_termination_message(config.termination_log, reason)
-            return 1
+            write_termination_message(config.termination_log, reason)
+            return api.LOAD_FAILED_EXIT_CODE
+    return asyncio.run(serve(config, handler))
 
-    runner = server.Runner(config, handler)
-    httpd = server.Server(("", config.port), runner)
-    stopped = threading.Event()
 
-    def on_sigterm(signum, frame):  # pylint: disable=unused-argument
-        if stopped.is_set():
-            return
-        stopped.set()
-        # shutdown() waits for serve_forever to return: call it off this thread.
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    signal.signal(signal.SIGINT, on_sigterm)
+async def serve(config, handler):
+    """Serves until SIGTERM (or a failed specialization); the exit code."""
+    loop = asyncio.get_running_loop()
+    runner = Runner(config, handler, loop)
+    await runner.start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runner.stop)
     if handler is None:
-        log.info("Pool runner waiting for a specialization on port %d", config.port)
+        log.info("Pool runner waiting for a specialization on port %d (calls on port %d)",
+                 runner.admin_port, runner.call_port)
     else:
-        log.info("Serving function %s handler %s on port %d", config.function_name, config.handler, config.port)
-    httpd.serve_forever(poll_interval=0.2)
-    drained = runner.drain(timeout=config.timeout_seconds + 5)
-    httpd.server_close()
-    log.info("Stopped serving function %s (in-flight calls finished: %s)", config.function_name, drained)
-    return 0
-
-
-def _basename(path):
-    return path.rsplit("/", 1)[-1]
-
-
-def _write_termination_message(path, message):
-    """The kubelet copies this file into the container's status, where the
-    operator reads it into the Function's Ready condition."""
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(message[:4000])
-    except OSError:
-        pass
+        log.info("Serving function %s handler %s on port %d (admin port %d)",
+                 config.function_name, config.handler, runner.call_port, runner.admin_port)
+    code = await runner.wait()
+    log.info("Stopped serving function %s (in-flight calls finished: %s)", runner.calls.function_name, runner.drained)
+    return code
 
 
 if __name__ == "__main__":

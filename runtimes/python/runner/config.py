@@ -1,7 +1,32 @@
-"""Runner settings, read once from the environment the operator sets."""
+"""Runner settings, read once from the environment at start.
+
+The platform sets the variables named in runnerapi. The FAAS_HTTP_* ones
+are the runner's own limits and deadlines: the platform leaves them at
+their defaults, tests shorten them. Every timeout the runner has is here.
+"""
 
 import dataclasses
 import os
+
+from . import runnerapi as api
+
+#: Runner-local variables: not part of the platform contract.
+ENV_HOST = "FAAS_HTTP_HOST"
+ENV_MAX_CONNECTIONS = "FAAS_HTTP_MAX_CONNECTIONS"
+ENV_ADMIN_MAX_CONNECTIONS = "FAAS_HTTP_ADMIN_MAX_CONNECTIONS"
+ENV_HEADER_TIMEOUT = "FAAS_HTTP_HEADER_TIMEOUT_SECONDS"
+ENV_BODY_TIMEOUT = "FAAS_HTTP_BODY_TIMEOUT_SECONDS"
+ENV_IDLE_TIMEOUT = "FAAS_HTTP_IDLE_TIMEOUT_SECONDS"
+ENV_SEND_TIMEOUT = "FAAS_HTTP_SEND_TIMEOUT_SECONDS"
+ENV_LINGER = "FAAS_HTTP_LINGER_SECONDS"
+ENV_DRAIN_GRACE = "FAAS_HTTP_DRAIN_GRACE_SECONDS"
+ENV_MAX_REQUEST_LINE = "FAAS_HTTP_MAX_REQUEST_LINE_BYTES"
+ENV_MAX_HEADER_BYTES = "FAAS_HTTP_MAX_HEADER_BYTES"
+ENV_MAX_HEADER_COUNT = "FAAS_HTTP_MAX_HEADER_COUNT"
+
+LOCAL_ENV = (ENV_HOST, ENV_MAX_CONNECTIONS, ENV_ADMIN_MAX_CONNECTIONS, ENV_HEADER_TIMEOUT,
+             ENV_BODY_TIMEOUT, ENV_IDLE_TIMEOUT, ENV_SEND_TIMEOUT, ENV_LINGER, ENV_DRAIN_GRACE,
+             ENV_MAX_REQUEST_LINE, ENV_MAX_HEADER_BYTES, ENV_MAX_HEADER_COUNT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -10,32 +35,99 @@ class Config:
 
     function_name: str = ""
     code_path: str = "/var/faas/code/function.py"
-    handler: str = "handle"
-    timeout_seconds: float = 30.0
-    concurrency: int = 10
-    port: int = 8080
-    max_body_bytes: int = 6 * 1024 * 1024
-    termination_log: str = "/dev/termination-log"
+    handler: str = api.DEFAULT_HANDLER
+    #: A call running longer is answered 504.
+    timeout_seconds: float = float(api.DEFAULT_TIMEOUT_SECONDS)
+    #: Handler threads: calls that run at once.
+    concurrency: int = api.DEFAULT_CONCURRENCY
+    port: int = api.CALL_PORT
+    admin_port: int = api.ADMIN_PORT
+    max_body_bytes: int = api.DEFAULT_MAX_BODY_BYTES
+    termination_log: str = api.DEFAULT_TERMINATION_LOG
     #: "deployment": load code_path at start; "pool": start without code and
     #: wait for one specialization from the gateway.
-    mode: str = "deployment"
-    #: SHA-256 (hex) of the only token that may specialize this pod.
+    mode: str = api.MODE_DEPLOYMENT
+    #: SHA-256 (hex) of the only token that may specialize this pod. The
+    #: entry point takes it out of the process environment before anything
+    #: else runs and hands it to from_env in a copy (see environ.py).
     specialize_token_sha256: str = ""
+
+    #: Address both ports bind; "" is every IPv4 and IPv6 address.
+    host: str = ""
+    #: Open connections per port; at the limit, a new connection closes
+    #: the longest-idle one that has no request in progress, or is refused.
+    max_connections: int = 512
+    admin_max_connections: int = 64
+    #: From accept, or from the first byte of a later request on a kept-alive
+    #: connection, to the end of the request head (slowloris).
+    header_timeout_seconds: float = 10.0
+    #: From the end of the head to the end of the body.
+    body_timeout_seconds: float = 60.0
+    #: A kept-alive connection with no request for this long is closed; above
+    #: the gateway's 60 s so that the gateway, not the runner, closes it.
+    idle_timeout_seconds: float = 75.0
+    #: A peer that reads nothing of an answer for this long is dropped.
+    send_timeout_seconds: float = 30.0
+    #: After an answer that closes the connection, how long unread input is
+    #: still read and dropped so that the peer gets the answer, not a reset.
+    linger_seconds: float = 2.0
+    #: On SIGTERM, calls in flight get timeout_seconds plus this to finish.
+    drain_grace_seconds: float = 5.0
+    max_request_line_bytes: int = 8192
+    #: The whole head: request line and header fields (and chunk trailers).
+    max_header_bytes: int = 65536
+    max_header_count: int = 128
 
     @classmethod
     def from_env(cls, env=None):
-        """Builds a Config from FAAS_* variables; unset ones keep defaults."""
+        """Builds a Config from FAAS_* variables; unset or empty ones keep
+        their defaults. ValueError names a variable that does not parse."""
         env = os.environ if env is None else env
         d = cls()
+
+        def get(name, default, kind=str):
+            raw = env.get(name, "")
+            if raw == "":
+                return default
+            try:
+                return kind(raw)
+            except ValueError as err:
+                raise ValueError(f"{name}={raw!r} is not a valid {kind.__name__}") from err
+
         return cls(
-            function_name=env.get("FAAS_FUNCTION_NAME", d.function_name),
-            code_path=env.get("FAAS_CODE_PATH", d.code_path),
-            handler=env.get("FAAS_HANDLER", d.handler) or d.handler,
-            timeout_seconds=float(env.get("FAAS_TIMEOUT_SECONDS", d.timeout_seconds)),
-            concurrency=max(1, int(env.get("FAAS_CONCURRENCY", d.concurrency))),
-            port=int(env.get("FAAS_PORT", d.port)),
-            max_body_bytes=int(env.get("FAAS_MAX_BODY_BYTES", d.max_body_bytes)),
-            termination_log=env.get("FAAS_TERMINATION_LOG", d.termination_log),
-            mode=env.get("FAAS_MODE", d.mode),
-            specialize_token_sha256=env.get("FAAS_SPECIALIZE_TOKEN_SHA256", d.specialize_token_sha256),
+            function_name=get(api.ENV_FUNCTION_NAME, d.function_name),
+            code_path=get(api.ENV_CODE_PATH, d.code_path),
+            handler=get(api.ENV_HANDLER, d.handler),
+            timeout_seconds=get(api.ENV_TIMEOUT_SECONDS, d.timeout_seconds, float),
+            concurrency=max(1, get(api.ENV_CONCURRENCY, d.concurrency, int)),
+            port=get(api.ENV_PORT, d.port, int),
+            admin_port=get(api.ENV_ADMIN_PORT, d.admin_port, int),
+            max_body_bytes=get(api.ENV_MAX_BODY_BYTES, d.max_body_bytes, int),
+            termination_log=get(api.ENV_TERMINATION_LOG, d.termination_log),
+            mode=get(api.ENV_MODE, d.mode),
+            specialize_token_sha256=get(api.ENV_SPECIALIZE_TOKEN_SHA256, d.specialize_token_sha256),
+            host=get(ENV_HOST, d.host),
+            max_connections=max(1, get(ENV_MAX_CONNECTIONS, d.max_connections, int)),
+            admin_max_connections=max(1, get(ENV_ADMIN_MAX_CONNECTIONS, d.admin_max_connections, int)),
+            header_timeout_seconds=get(ENV_HEADER_TIMEOUT, d.header_timeout_seconds, float),
+            body_timeout_seconds=get(ENV_BODY_TIMEOUT, d.body_timeout_seconds, float),
+            idle_timeout_seconds=get(ENV_IDLE_TIMEOUT, d.idle_timeout_seconds, float),
+            send_timeout_seconds=get(ENV_SEND_TIMEOUT, d.send_timeout_seconds, float),
+            linger_seconds=get(ENV_LINGER, d.linger_seconds, float),
+            drain_grace_seconds=get(ENV_DRAIN_GRACE, d.drain_grace_seconds, float),
+            max_request_line_bytes=get(ENV_MAX_REQUEST_LINE, d.max_request_line_bytes, int),
+            max_header_bytes=get(ENV_MAX_HEADER_BYTES, d.max_header_bytes, int),
+            max_header_count=get(ENV_MAX_HEADER_COUNT, d.max_header_count, int),
         )
+
+    def validate(self):
+        """ValueError for a setting the runner cannot serve with."""
+        if self.mode not in api.MODES:
+            raise ValueError(f"{api.ENV_MODE}={self.mode!r} is not one of {', '.join(api.MODES)}")
+        for name in ("timeout_seconds", "header_timeout_seconds", "body_timeout_seconds",
+                     "idle_timeout_seconds", "send_timeout_seconds"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+        if self.max_header_bytes < self.max_request_line_bytes:
+            raise ValueError("max_header_bytes must be at least max_request_line_bytes")
+        return self

@@ -1,283 +1,397 @@
-"""The HTTP/1.1 server that answers calls with the loaded handler.
+"""Connections: one asyncio event loop serves every connection of both
+ports, each a small state machine over protocol.RequestReader.
 
-Paths under /_/ belong to the runner (readiness, liveness); every other
-path is a call. Calls run on a bounded pool of worker threads so that a
-handler running past its timeout is answered 504 while the runner lives on.
+What holds for every connection:
+
+* Every answer leaves it in a known state: the request's body has been read
+  to its last byte, so the next byte starts the next request, or the
+  connection is closed after the answer. An answer is never sent while a
+  body is unread and the connection kept.
+* One request at a time; the bytes of a pipelined next request wait in the
+  buffer, and reading pauses when they pile up or the peer does not read.
+* Every state but "the app is answering" has a deadline, enforced by one
+  sweep timer per listener rather than a timer per connection: the head
+  (from accept, or from a kept-alive request's first byte: slowloris), the
+  body, keep-alive idleness, sending (a peer that does not read), and
+  lingering after a closing answer (unread input is dropped for a moment so
+  that the peer gets the answer rather than a reset).
+* At most max_connections per listener: a new connection at the limit
+  closes the one that has waited longest without a request in progress,
+  or, when every connection is busy, is answered 503 and closed.
+
+An app is anything with handle(head, body, reply): reply(Response) must be
+called exactly once, on the loop, now or later.
 """
 
-import concurrent.futures
-import dataclasses
-import http.server
-import json
+import asyncio
+import collections
+import email.utils
 import logging
-import os
 import socket
-import threading
 import time
 
-from . import contract
-from .specialize import SPECIALIZE_PATH, SpecializeError, Specializer
+from . import contract, protocol
 
 log = logging.getLogger("runner")
 
-READY_PATH = "/_/ready"
-HEALTH_PATH = "/_/health"
-STATS_PATH = "/_/stats"
+# Connection states.
+_IDLE, _HEAD, _BODY, _APP, _CLOSING, _CLOSED = range(6)
+#: Unsent answer bytes above which a connection stops reading requests.
+_WRITE_HIGH_WATER = 64 * 1024
 
 
-class Runner:
-    """The loaded function, the worker pool and the drain state."""
+class Listener:
+    """One listening port, its connections and their deadlines."""
 
-    def __init__(self, config, handler=None):
+    def __init__(self, loop, app, config, max_connections, name):
+        self.loop = loop
+        self.app = app
         self.config = config
-        self.handler = handler  # set once; None until code is loaded
-        self.specializer = Specializer(config.specialize_token_sha256) if config.mode == "pool" else None
+        self.name = name
+        self.limit = max_connections
+        self.port = None
         self.draining = False
-        self._workers = concurrent.futures.ThreadPoolExecutor(
-            max_workers=config.concurrency, thread_name_prefix="handler")
-        self._lock = threading.Condition()
-        self._in_flight = 0  # guarded by _lock
-        self._idle = set()  # keep-alive sockets waiting for a request; guarded by _lock
-        self._calls = 0  # function calls started; guarded by _lock
-        self._calls_in_flight = 0  # guarded by _lock
-        self._last_call = time.monotonic()  # when the last call ended; guarded by _lock
+        self.connections = set()
+        # Connections with no request in progress, longest-waiting first:
+        # the ones a new connection may displace at the limit.
+        self._uncommitted = collections.OrderedDict()
+        self._server = None
+        self._sweeper = None
+        self._empty = asyncio.Event()
+        self._date = b""
+        self._date_second = -1
+        c = config
+        self._tick = min(0.5, max(0.01, min(c.header_timeout_seconds, c.body_timeout_seconds,
+                                            c.idle_timeout_seconds, c.send_timeout_seconds,
+                                            c.linger_seconds) / 4))
 
-    @property
-    def ready(self):
-        """Serving a function, or a pool pod waiting to be specialized."""
-        if self.draining:
+    async def start(self, host, port, backlog=1024):
+        sock = bind(host, port, backlog)
+        self.port = sock.getsockname()[1]
+        self._server = await self.loop.create_server(lambda: Connection(self), sock=sock, backlog=backlog)
+        self._sweeper = self.loop.call_later(self._tick, self._sweep)
+
+    def date(self):
+        """The Date field, formatted once a second."""
+        now = time.time()
+        second = int(now)
+        if second != self._date_second:
+            self._date_second = second
+            self._date = email.utils.formatdate(now, usegmt=True).encode("ascii")
+        return self._date
+
+    # Admission and bookkeeping.
+
+    def admit(self, conn):
+        """Takes a new connection in, displacing an idle one at the limit;
+        False when every connection is busy."""
+        if len(self.connections) >= self.limit:
+            if not self._uncommitted:
+                return False
+            victim, _ = self._uncommitted.popitem(last=False)
+            self.connections.discard(victim)
+            victim.evict()
+        self.connections.add(conn)
+        self._uncommitted[conn] = None
+        return True
+
+    def commit(self, conn):
+        """conn has a request in progress: it may not be displaced."""
+        self._uncommitted.pop(conn, None)
+
+    def uncommit(self, conn, first=False):
+        self._uncommitted[conn] = None
+        if first:  # lingering after a closing answer: displaced before any other
+            self._uncommitted.move_to_end(conn, last=False)
+
+    def forget(self, conn):
+        self.connections.discard(conn)
+        self._uncommitted.pop(conn, None)
+        if self.draining and not self.connections:
+            self._empty.set()
+
+    # Deadlines.
+
+    def _sweep(self):
+        now = self.loop.time()
+        for conn in list(self.connections):
+            if conn.deadline <= now or conn.send_deadline <= now:
+                conn.expire(now)
+        self._sweeper = self.loop.call_later(self._tick, self._sweep)
+
+    # Drain and close.
+
+    def drain(self):
+        """Stops accepting, closes idle connections, and lets every other
+        one close after its current answer."""
+        self.draining = True
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.drain()
+        if not self.connections:
+            self._empty.set()
+
+    async def wait_empty(self, timeout):
+        """True once every connection closed, False at the timeout."""
+        try:
+            await asyncio.wait_for(self._empty.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
             return False
-        return self.handler is not None or (self.specializer is not None and self.specializer.idle)
 
-    def become(self, function_name, handler, timeout_seconds, concurrency):
-        """Turns a pool runner into the given function's runner."""
-        if concurrency != self.config.concurrency:
-            old = self._workers
-            self._workers = concurrent.futures.ThreadPoolExecutor(
-                max_workers=concurrency, thread_name_prefix="handler")
-            old.shutdown(wait=False)
-        self.config = dataclasses.replace(self.config, function_name=function_name,
-                                          timeout_seconds=timeout_seconds, concurrency=concurrency)
-        self.handler = handler
+    def close(self):
+        """Closes the port and every connection, now."""
+        if self._server is not None:
+            self._server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for conn in list(self.connections):
+            conn.abort()
 
-    def stats(self):
-        """What the gateway's idler asks every pod before scaling to zero:
-        calls seen from every gateway replica, not just its own."""
-        with self._lock:
-            idle = 0.0 if self._calls_in_flight else time.monotonic() - self._last_call
-            stats = {"calls": self._calls, "inFlight": self._calls_in_flight, "idleSeconds": round(idle, 3)}
-        if self.specializer is not None and self.specializer.micros is not None:
-            stats["specializeMicros"] = self.specializer.micros
-        return stats
 
-    def call(self, req):
-        """Runs the handler for req and returns a contract.Response."""
-        with self._lock:
-            self._calls += 1
-            self._calls_in_flight += 1
+def bind(host, port, backlog):
+    """A listening socket: host "" is every IPv4 and IPv6 address where the
+    kernel allows both on one socket, every IPv4 address otherwise."""
+    if host == "" and socket.has_dualstack_ipv6():
         try:
-            return self._call(req)
-        finally:
-            with self._lock:
-                self._calls_in_flight -= 1
-                self._last_call = time.monotonic()
-
-    def _call(self, req):
-        future = self._workers.submit(self.handler, req)
-        try:
-            result = future.result(timeout=self.config.timeout_seconds)
-            return contract.to_response(result)
-        except concurrent.futures.TimeoutError:
-            log.error("function %s: call timed out after %ss", self.config.function_name,
-                      self.config.timeout_seconds)
-            return contract.error_response(504, f"function did not answer within {self.config.timeout_seconds:g}s")
-        except contract.BadRequest as err:
-            return contract.error_response(400, str(err))
-        except Exception as err:  # pylint: disable=broad-except
-            log.exception("function %s: handler raised %s", self.config.function_name, type(err).__name__)
-            return contract.error_response(500, f"function raised {type(err).__name__}")
-
-    # In-flight and idle-connection bookkeeping, for draining on SIGTERM.
-
-    def begin(self, sock):
-        with self._lock:
-            self._idle.discard(sock)
-            self._in_flight += 1
-
-    def end(self, sock, keep_alive):
-        with self._lock:
-            self._in_flight -= 1
-            if keep_alive:
-                self._idle.add(sock)
-            self._lock.notify_all()
-
-    def forget(self, sock):
-        with self._lock:
-            self._idle.discard(sock)
-
-    def drain(self, timeout):
-        """Stops being ready, closes idle connections, waits for calls."""
-        with self._lock:
-            self.draining = True
-            for sock in self._idle:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self._idle.clear()
-            return self._lock.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+            return socket.create_server(("::", port), family=socket.AF_INET6, backlog=backlog,
+                                        dualstack_ipv6=True)
+        except OSError:
+            pass
+    return socket.create_server((host or "0.0.0.0", port), backlog=backlog)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    """One connection; handles requests until the client or a drain closes it."""
+class Connection(asyncio.Protocol):
+    """One connection's state machine; all of it runs on the loop."""
 
-    protocol_version = "HTTP/1.1"
-    server_version = "faas-python-runner"
-    sys_version = ""
-    timeout = 75  # idle keep-alive connections are closed after this long
-    # Headers and body go out in two writes; with Nagle's algorithm the
-    # second waits for the client's delayed ACK (~40 ms on every warm call).
-    disable_nagle_algorithm = True
+    __slots__ = ("_listener", "_loop", "_config", "_transport", "_reader", "_state", "_head",
+                 "_kept_alive", "_close_after", "_peer_eof", "_reading_paused", "_writing_paused",
+                 "_unsent", "deadline", "send_deadline")
 
-    @property
-    def runner(self):
-        return self.server.runner
+    def __init__(self, listener):
+        self._listener = listener
+        self._loop = listener.loop
+        c = self._config = listener.config
+        self._reader = protocol.RequestReader(c.max_request_line_bytes, c.max_header_bytes,
+                                              c.max_header_count, c.max_body_bytes)
+        self._transport = None
+        self._state = _CLOSED
+        self._head = None
+        self._kept_alive = False  # an answer was sent and the connection kept
+        self._close_after = False  # close after the current answer (drain)
+        self._peer_eof = False
+        self._reading_paused = False
+        self._writing_paused = False
+        self._unsent = 0  # unsent answer bytes when the send deadline was last set
+        self.deadline = float("inf")
+        self.send_deadline = float("inf")
 
-    def handle(self):
-        try:
-            super().handle()
-        finally:
-            self.runner.forget(self.connection)
-
-    def _serve(self):
-        runner = self.runner
-        runner.begin(self.connection)
-        try:
-            resp = self._answer(runner)
-        finally:
-            keep = not self.close_connection and not runner.draining
-            if runner.draining:
-                self.close_connection = True
-        try:
-            self._write(resp, close=not keep)
-        finally:
-            runner.end(self.connection, keep)
-
-    def _answer(self, runner):
-        path, _, query = self.path.partition("?")
-        if path == READY_PATH:
-            if runner.ready:
-                return contract.Response(200, {"Content-Type": "text/plain"}, b"ready")
-            return contract.error_response(503, "not ready")
-        if path == HEALTH_PATH:
-            return contract.Response(200, {"Content-Type": "text/plain"}, b"ok")
-        if path == STATS_PATH:
-            return contract.Response(200, {"Content-Type": "application/json"},
-                                     json.dumps(runner.stats()).encode("utf-8"))
-        if path == SPECIALIZE_PATH and self.command == "POST":
-            return self._specialize(runner)
-        if path.startswith("/_/"):
-            return contract.error_response(404, f"no runner endpoint {path}")
-        try:
-            body = self._read_body(runner.config.max_body_bytes)
-        except _BodyTooLarge:
-            self.close_connection = True
-            return contract.error_response(413, f"request body exceeds {runner.config.max_body_bytes} bytes")
-        except ValueError as err:
-            self.close_connection = True
-            return contract.error_response(400, str(err))
-        if runner.handler is None:
-            return contract.error_response(503, "function code is not loaded")
-        req = contract.Request(self.command, path, query, self.headers, body)
-        return runner.call(req)
-
-    def _specialize(self, runner):
-        if runner.specializer is None:
-            return contract.error_response(404, "this pod is not a pool pod")
-        try:
-            body = self._read_body(runner.config.max_body_bytes)
-            micros = runner.specializer.specialize(runner, self.headers.get("Authorization", ""), body)
-        except _BodyTooLarge:
-            self.close_connection = True
-            return contract.error_response(413, "specialization too large")
-        except SpecializeError as err:
-            if err.status == 422:
-                log.error("Specialization failed: %s", err)
-                # The user's code ran and failed: this pod is spent. Exit
-                # once answered so it is replaced, never reused.
-                threading.Timer(0.2, os._exit, args=(1,)).start()
-            return contract.error_response(err.status, str(err), **err.extra)
-        log.info("Specialized as function %s in %d us", runner.config.function_name, micros)
-        body = json.dumps({"specializeMicros": micros}).encode("utf-8")
-        return contract.Response(200, {"Content-Type": "application/json"}, body)
-
-    def _read_body(self, limit):
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked(limit)
-        length = self.headers.get("Content-Length")
-        if not length:
-            return b""
-        try:
-            n = int(length)
-        except ValueError as err:
-            raise ValueError("invalid Content-Length") from err
-        if n < 0:
-            raise ValueError("invalid Content-Length")
-        if n > limit:
-            raise _BodyTooLarge()
-        return self.rfile.read(n)
-
-    def _read_chunked(self, limit):
-        parts, total = [], 0
-        while True:
-            line = self.rfile.readline(1024)
+    def connection_made(self, transport):
+        self._transport = transport
+        # Resume writing only once everything is sent: "resumed" then means
+        # "the answer is out", which is when lingering may start.
+        transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER, low=0)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Header and body leave in one write, but without this a small
+            # answer after a previous one may wait for the peer's delayed
+            # ACK (~40 ms) under Nagle's algorithm.
             try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError as err:
-                raise ValueError("invalid chunked body") from err
-            if size == 0:
-                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(parts)
-            total += size
-            if total > limit:
-                raise _BodyTooLarge()
-            parts.append(self.rfile.read(size))
-            self.rfile.readline(1024)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        if not self._listener.admit(self):
+            resp = contract.error_response(503, "too many connections")
+            transport.write(protocol.encode_response(resp.status, resp.headers, resp.body, head_request=False,
+                                                     close=True, date=self._listener.date()))
+            transport.close()
+            return
+        self._state = _IDLE
+        self.deadline = self._loop.time() + self._config.header_timeout_seconds
 
-    def _write(self, resp, close):
-        self.send_response(resp.status)
-        for key, value in resp.headers.items():
-            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(resp.body)))
+    def data_received(self, data):
+        state = self._state
+        if state >= _CLOSING:
+            return  # lingering: unread input is dropped
+        reader = self._reader
+        reader.feed(data)
+        if state == _IDLE:
+            self._state = _HEAD
+            if self._kept_alive:
+                self.deadline = self._loop.time() + self._config.header_timeout_seconds
+        if state == _APP or self._writing_paused:
+            # The next request waits for this one's answer, or for the peer
+            # to read it; do not let it (or a flood of pipelined ones) pile
+            # up without bound.
+            if len(reader.buf) > self._config.max_header_bytes and not self._reading_paused:
+                self._reading_paused = True
+                self._transport.pause_reading()
+            return
+        self._advance()
+
+    def _advance(self):
+        """Reads as far as the buffer allows; hands a whole request to the app."""
+        state = self._state
+        if state != _HEAD and state != _BODY or self._writing_paused:
+            return
+        reader = self._reader
+        try:
+            if state == _HEAD:
+                head = reader.read_head()
+                if head is None:
+                    if self._peer_eof:
+                        self._transport.close()
+                    return
+                self._head = head
+                self._listener.commit(self)
+                self._state = _BODY
+                self.deadline = self._loop.time() + self._config.body_timeout_seconds
+                body = reader.read_body()
+                if body is None and head.expect_continue:
+                    self._transport.write(protocol.CONTINUE)
+            else:
+                body = reader.read_body()
+        except protocol.ProtocolError as err:
+            self._refuse(err.status, str(err))
+            return
+        if body is None:
+            if self._peer_eof:
+                self._transport.close()
+            return
+        self._state = _APP
+        self.deadline = float("inf")  # the app's own deadline applies (504)
+        self._listener.app.handle(self._head, body, self._reply)
+
+    def _reply(self, resp):
+        if self._state != _APP:
+            return  # the connection is gone; the answer has no one to go to
+        head = self._head
+        listener = self._listener
+        reader = self._reader
+        close = (resp.close or not head.keep_alive or self._close_after or listener.draining
+                 or (self._peer_eof and not reader.buf))
+        try:
+            data = protocol.encode_response(resp.status, resp.headers, resp.body, head_request=head.method == "HEAD",
+                                            close=close, date=listener.date())
+        except protocol.InvalidField as err:  # apps validate first; this is the last line
+            log.error("Refused to send an answer: %s", err)
+            resp = contract.error_response(500, f"invalid answer: {err}")
+            data = protocol.encode_response(resp.status, resp.headers, resp.body, head_request=False,
+                                            close=close, date=listener.date())
+        self._transport.write(data)
+        if resp.on_sent is not None:
+            resp.on_sent()
         if close:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(resp.body)
+            self._close_gracefully()
+            return
+        self._head = None
+        self._kept_alive = True
+        reader.next_request()
+        listener.uncommit(self)
+        if self._reading_paused:
+            self._reading_paused = False
+            self._transport.resume_reading()
+        if reader.buf:
+            self._state = _HEAD
+            self.deadline = self._loop.time() + self._config.header_timeout_seconds
+            # Not inline: an app that replies at once would recurse once per
+            # pipelined request.
+            self._loop.call_soon(self._advance)
+        else:
+            self._state = _IDLE
+            self.deadline = self._loop.time() + self._config.idle_timeout_seconds
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass  # one line per call would flood the pod log; errors are logged
+    def _refuse(self, status, message):
+        """Answers a request that cannot be served, and closes."""
+        resp = contract.error_response(status, message)
+        self._transport.write(protocol.encode_response(resp.status, resp.headers, resp.body, head_request=False,
+                                                       close=True, date=self._listener.date()))
+        self._close_gracefully()
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    def _close_gracefully(self):
+        """Closes after the answer is out: our side first (FIN), then we
+        read and drop what the peer still sends until it closes or the
+        linger deadline, so that its unread input does not turn our close
+        into a reset that destroys the answer."""
+        self._state = _CLOSING
+        self._head = None
+        self._reader.buf.clear()
+        self._listener.uncommit(self, first=True)
+        # Lingering starts once the answer is out; until then the send
+        # deadline applies (see resume_writing).
+        self.deadline = float("inf") if self._writing_paused else self._loop.time() + self._config.linger_seconds
+        transport = self._transport
+        if self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+        if self._peer_eof or not transport.can_write_eof():
+            transport.close()
+        else:
+            transport.write_eof()
 
+    def drain(self):
+        """The runner is stopping: close now if idle, else after this answer."""
+        if self._state == _IDLE:
+            self._state = _CLOSING
+            self._transport.close()
+        else:
+            self._close_after = True
 
-class _BodyTooLarge(Exception):
-    pass
+    def evict(self):
+        """Displaced by a new connection at the limit."""
+        self._state = _CLOSED
+        self._transport.close()
 
+    def abort(self):
+        self._state = _CLOSED
+        if self._transport is not None:
+            self._transport.abort()
 
-class Server(http.server.ThreadingHTTPServer):
-    """A threading server that hands its Runner to each connection."""
+    def expire(self, now):
+        """Called by the sweep for a connection past a deadline."""
+        state = self._state
+        if self.send_deadline <= now:
+            unsent = self._transport.get_write_buffer_size()
+            if unsent < self._unsent:  # the peer did read some: a slow reader
+                self._unsent = unsent
+                self.send_deadline = now + self._config.send_timeout_seconds
+            else:
+                self.abort()  # a peer that reads nothing
+        elif state == _CLOSING:
+            self.abort()  # lingers too long
+        elif state == _IDLE:
+            self._state = _CLOSING
+            self._transport.close()
+        elif state == _HEAD or state == _BODY:
+            self._refuse(408, "the request did not arrive in time")
 
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+    def eof_received(self):
+        if self._state == _APP:
+            # The peer half-closed after its request: still answer it.
+            self._peer_eof = True
+            return True
+        if self._state == _CLOSING:
+            return False  # the transport closes
+        self._peer_eof = True
+        return False  # no whole request will come: close
 
-    def __init__(self, address, runner):
-        self.runner = runner
-        super().__init__(address, Handler)
+    def connection_lost(self, exc):
+        self._state = _CLOSED
+        self._listener.forget(self)
 
-    def handle_error(self, request, client_address):
-        log.debug("connection from %s closed with an error", client_address, exc_info=True)
+    def pause_writing(self):
+        self._writing_paused = True
+        self._unsent = self._transport.get_write_buffer_size()
+        self.send_deadline = self._loop.time() + self._config.send_timeout_seconds
 
+    def resume_writing(self):
+        self._writing_paused = False
+        self.send_deadline = float("inf")
+        if self._state == _HEAD:
+            if self._reading_paused:
+                self._reading_paused = False
+                self._transport.resume_reading()
+            self._advance()
+        elif self._state == _CLOSING:
+            self.deadline = self._loop.time() + self._config.linger_seconds

@@ -1,11 +1,13 @@
 """Pool mode: one specialization, over HTTP, from the gateway only.
 
 A pool pod starts with no code. The gateway claims it by POSTing the
-function to /_/specialize with the pod's own token: the first valid request
-wins and every later one is refused (409), so the specialization itself is
-the atomic claim. The pod knows only the SHA-256 of its token, so neither
-the function it then runs nor anyone else can derive a token that opens
-another pod.
+function to /_/specialize (admin port) with the pod's own token: the first
+valid request wins and every later one is refused (409), so the
+specialization itself is the atomic claim. The pod knows only the SHA-256
+of its token, so neither the function it then runs nor anyone else can
+derive a token that opens another pod. A malformed body (400) or a wrong
+token (403) claims nothing; code that then fails to load (422) spends the
+pod, which exits with the load-failure code so that it is replaced.
 """
 
 import hashlib
@@ -16,8 +18,7 @@ import threading
 import time
 
 from . import loader
-
-SPECIALIZE_PATH = "/_/specialize"
+from . import runnerapi as api
 
 
 class SpecializeError(Exception):
@@ -29,28 +30,46 @@ class SpecializeError(Exception):
         self.extra = extra
 
 
+class Specialization:
+    """A parsed, claimed specialization: what the pod is to become."""
+
+    __slots__ = ("function", "handler_name", "code", "env", "timeout_seconds", "concurrency", "started_ns")
+
+    def __init__(self, function, handler_name, code, env, timeout_seconds, concurrency):
+        self.function = function
+        self.handler_name = handler_name
+        self.code = code
+        self.env = env
+        self.timeout_seconds = timeout_seconds
+        self.concurrency = concurrency
+        self.started_ns = time.perf_counter_ns()
+
+
 class Specializer:
-    """Guards the one specialization of a pool pod."""
+    """Guards the one specialization of a pool pod. claim() runs on the
+    event loop; load() on a thread of its own, as the user's code runs at
+    import and may take its time."""
 
     def __init__(self, token_sha256):
         self._token_sha256 = token_sha256
         self._lock = threading.Lock()
         self._state = "idle"  # idle -> specializing -> specialized | failed; guarded by _lock
         self._spec_hash = ""  # SHA-256 of the accepted specialization; guarded by _lock
-        self.micros = None  # how long the last specialization took
+        self.micros = None  # how long the specialization took, once done
 
     @property
     def idle(self):
         with self._lock:
             return self._state == "idle"
 
-    def specialize(self, runner, authorization, body):
-        """Loads the function in body into runner; returns the time it took
-        in microseconds. Raises SpecializeError."""
+    def claim(self, authorization, body):
+        """Checks the token, parses body and claims the pod for it; returns
+        the Specialization. Raises SpecializeError (404, 403, 400, 409)."""
         if not self._token_sha256:
             raise SpecializeError(404, "this pod is not a pool pod")
-        token = authorization[len("Bearer "):] if authorization.startswith("Bearer ") else ""
-        digest = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        scheme = api.AUTHORIZATION_SCHEME
+        token = authorization[len(scheme):] if authorization.startswith(scheme) else ""
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
         if not token or not hmac.compare_digest(digest, self._token_sha256):
             raise SpecializeError(403, "not allowed to specialize this pod")
         spec_hash = hashlib.sha256(body).hexdigest()
@@ -58,42 +77,57 @@ class Specializer:
             if self._state != "idle":
                 # The hash lets a second gateway replica that asked for the
                 # very same function know the pod serves it already.
-                raise SpecializeError(409, "this pod is already specialized", specHash=self._spec_hash)
+                raise SpecializeError(409, "this pod is already specialized",
+                                      **{api.SPECIALIZE_CONFLICT_SPEC_HASH: self._spec_hash})
+        spec = parse(body)
+        with self._lock:
+            if self._state != "idle":
+                raise SpecializeError(409, "this pod is already specialized",
+                                      **{api.SPECIALIZE_CONFLICT_SPEC_HASH: self._spec_hash})
             self._state = "specializing"
             self._spec_hash = spec_hash
-        start = time.perf_counter_ns()
+        return spec
+
+    def load(self, spec):
+        """Loads the claimed spec's code; returns its handler. Raises
+        SpecializeError 422 (and the pod is spent) when it does not load."""
+        os.environ.update(spec.env)
         try:
-            spec = _parse(body)
-            os.environ.update(spec["env"])
-            handler = loader.load_handler(spec["code"], spec["handler"])
-        except (SpecializeError, loader.LoadError) as err:
+            return loader.load_handler(spec.code, spec.handler_name)
+        except loader.LoadError as err:
             with self._lock:
                 self._state = "failed"
-            if isinstance(err, SpecializeError):
-                raise
             raise SpecializeError(422, str(err)) from err
-        runner.become(spec["function"], handler, spec["timeoutSeconds"], spec["concurrency"])
-        self.micros = (time.perf_counter_ns() - start) // 1000
+
+    def done(self, spec):
+        """Marks the pod specialized; returns how long it took in µs."""
+        self.micros = max(1, (time.perf_counter_ns() - spec.started_ns) // 1000)
         with self._lock:
             self._state = "specialized"
         return self.micros
 
 
-def _parse(body):
+def parse(body):
+    """The Specialization in a request body; SpecializeError 400 if it is
+    not one."""
     try:
         spec = json.loads(body)
     except ValueError as err:
         raise SpecializeError(400, f"specialization is not valid JSON: {err}") from err
-    if not isinstance(spec, dict) or not isinstance(spec.get("code"), str):
+    if not isinstance(spec, dict) or not isinstance(spec.get(api.SPEC_CODE), str):
         raise SpecializeError(400, "specialization needs a JSON object with code")
-    env = spec.get("env") or {}
+    env = spec.get(api.SPEC_ENV)
+    env = {} if env is None else env
     if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
         raise SpecializeError(400, "env must map names to strings")
-    return {
-        "function": str(spec.get("function", "")),
-        "handler": str(spec.get("handler") or "handle"),
-        "code": spec["code"],
-        "env": env,
-        "timeoutSeconds": float(spec.get("timeoutSeconds") or 30),
-        "concurrency": max(1, int(spec.get("concurrency") or 10)),
-    }
+    if any(not k or "=" in k or "\0" in k or "\0" in v for k, v in env.items()):
+        raise SpecializeError(400, "env has a name or value the environment cannot hold")
+    try:
+        timeout = float(spec.get(api.SPEC_TIMEOUT_SECONDS) or api.DEFAULT_TIMEOUT_SECONDS)
+        concurrency = max(1, int(spec.get(api.SPEC_CONCURRENCY) or api.DEFAULT_CONCURRENCY))
+    except (TypeError, ValueError) as err:
+        raise SpecializeError(400, f"bad timeoutSeconds or concurrency: {err}") from err
+    if not timeout > 0:
+        raise SpecializeError(400, "timeoutSeconds must be positive")
+    return Specialization(str(spec.get(api.SPEC_FUNCTION, "")), str(spec.get(api.SPEC_HANDLER) or api.DEFAULT_HANDLER),
+                          spec[api.SPEC_CODE], env, timeout, concurrency)
