@@ -65,6 +65,9 @@ class Calls:
         self.function_name = function_name
         self.timeout_seconds = timeout_seconds
         self._resize(concurrency)
+        # Idle since now, not since the pod started: the gateway must not
+        # take a pod specialized a moment ago for one idle since long.
+        self._last_call = self._loop.time()
         self.handler = handler
 
     def handle(self, head, body, reply):

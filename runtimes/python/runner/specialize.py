@@ -54,6 +54,7 @@ class Specializer:
         self._token_sha256 = token_sha256
         self._lock = threading.Lock()
         self._state = "idle"  # idle -> specializing -> specialized | failed; guarded by _lock
+        self._failure = ""  # why the specialization did not load; guarded by _lock
         self._spec_hash = ""  # SHA-256 of the accepted specialization; guarded by _lock
         self.micros = None  # how long the specialization took, once done
 
@@ -74,6 +75,10 @@ class Specializer:
             raise SpecializeError(403, "not allowed to specialize this pod")
         spec_hash = hashlib.sha256(body).hexdigest()
         with self._lock:
+            if self._state == "failed":
+                # Never "already specialized" for a spec that did not load:
+                # a second gateway replica must learn it cannot load either.
+                raise SpecializeError(422, self._failure)
             if self._state != "idle":
                 # The hash lets a second gateway replica that asked for the
                 # very same function know the pod serves it already.
@@ -97,6 +102,7 @@ class Specializer:
         except loader.LoadError as err:
             with self._lock:
                 self._state = "failed"
+                self._failure = str(err)
             raise SpecializeError(422, str(err)) from err
 
     def done(self, spec):

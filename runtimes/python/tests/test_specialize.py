@@ -133,3 +133,20 @@ class DeploymentModeTest(RunnerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FailedSpecializerTest(unittest.TestCase):
+    def test_a_spec_that_did_not_load_is_422_again_never_409(self):
+        # A second gateway replica sending the same spec must learn that it
+        # cannot load, not that the pod serves it already.
+        from runner.specialize import Specializer
+        s = Specializer(hashlib.sha256(TOKEN.encode()).hexdigest())
+        auth = api.AUTHORIZATION_SCHEME + TOKEN
+        claimed = s.claim(auth, spec("def handle(req)\n"))
+        with self.assertRaises(SpecializeError) as first:
+            s.load(claimed)
+        self.assertEqual(first.exception.status, 422)
+        with self.assertRaises(SpecializeError) as again:
+            s.claim(auth, spec("def handle(req)\n"))
+        self.assertEqual(again.exception.status, 422)
+        self.assertIn("SyntaxError", str(again.exception))
