@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"time"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ import (
 // operator writes.
 const FieldOwner = "faas-operator"
 
+// DefaultLoadFailureHold is LoadFailureHold's default.
+const DefaultLoadFailureHold = 5 * time.Minute
+
 // FunctionReconciler reconciles Functions into their ConfigMap, Deployment
 // and Service.
 type FunctionReconciler struct {
@@ -41,6 +45,10 @@ type FunctionReconciler struct {
 	// Network says what the Function's NetworkPolicy needs of the cluster;
 	// required.
 	Network *NetworkIsolation
+	// LoadFailureHold is how long a load failure of the current code is
+	// kept at zero, answering callers at once, before the next call tries
+	// again; DefaultLoadFailureHold when zero.
+	LoadFailureHold time.Duration
 }
 
 // +kubebuilder:rbac:groups=faas.example.com,resources=functions,verbs=get;list;watch
@@ -81,8 +89,12 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	setObservedStatus(&fn, dep, pods)
-	return ctrl.Result{}, r.patchStatus(ctx, original, &fn)
+	hold := r.LoadFailureHold
+	if hold <= 0 {
+		hold = DefaultLoadFailureHold
+	}
+	keptFor := setObservedStatus(&fn, dep, pods, time.Now(), hold)
+	return ctrl.Result{RequeueAfter: keptFor}, r.patchStatus(ctx, original, &fn)
 }
 
 // reconcileChildren applies the NetworkPolicy, ConfigMap, Service and

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,7 +18,13 @@ import (
 
 // setObservedStatus fills fn.Status from its Deployment and pods: the
 // Deployment's pods plus the pool pods the gateway specialized for it.
-func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev1.Pod) {
+//
+// A load failure of the current code and env is kept while no pod is ready
+// for hold after it was found, so callers are told at once; after that the
+// function is tried again by the next call (the cause may have been outside
+// the spec: a Secret's value, the network). The returned duration is how
+// long the kept failure has left, for a requeue; 0 when none is kept.
+func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev1.Pod, now time.Time, hold time.Duration) (keptFor time.Duration) {
 	prevHash, prevReady := fn.Status.CodeHash, meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady)
 	desired := resources.DesiredReplicas(fn)
 	fromPool, fromPoolReady := specializedPods(pods)
@@ -33,11 +40,13 @@ func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev
 	case msg != "":
 		ready.Status, ready.Reason = metav1.ConditionFalse, faasv1.ReasonLoadFailed
 		ready.Message = "the function's code failed to load: " + msg
-	case fn.Status.ReadyReplicas == 0 && prevReady != nil && prevReady.Reason == faasv1.ReasonLoadFailed && prevHash == fn.Status.CodeHash:
+	case fn.Status.ReadyReplicas == 0 && prevReady != nil && prevReady.Reason == faasv1.ReasonLoadFailed && prevHash == fn.Status.CodeHash &&
+		now.Sub(prevReady.LastTransitionTime.Time) < hold:
 		// The code that failed is still the code: it stays failed when its
-		// pods are gone (scaled to zero), as a failed Knative Revision does,
-		// so callers are told at once instead of waiting for another crash.
+		// pods are gone (scaled to zero), so callers are told at once
+		// instead of waiting for another crash, until hold has passed.
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, faasv1.ReasonLoadFailed, prevReady.Message
+		keptFor = hold - now.Sub(prevReady.LastTransitionTime.Time)
 	case fn.Status.ReadyReplicas > 0:
 		ready.Status, ready.Reason = metav1.ConditionTrue, faasv1.ReasonAvailable
 		ready.Message = fmt.Sprintf("%d of %d pods ready", fn.Status.ReadyReplicas, desired+fromPool)
@@ -49,6 +58,7 @@ func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev
 		ready.Message = fmt.Sprintf("waiting for %d pod(s) to become ready", desired)
 	}
 	meta.SetStatusCondition(&fn.Status.Conditions, ready)
+	return keptFor
 }
 
 // specializedPods counts the function's live pods that came from a pool,

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,23 +33,29 @@ func TestLoadFailedComesOnlyFromTheRunnersExitCodeAndStaysForItsCode(t *testing.
 
 	// A crash or an OOM kill after the code loaded, with the log as its
 	// message, is not a load failure.
-	setObservedStatus(fn, dep, []corev1.Pod{exitedPod(fn, 137, "Killed")})
+	now, hold := time.Now(), 5*time.Minute
+	setObservedStatus(fn, dep, []corev1.Pod{exitedPod(fn, 137, "Killed")}, now, hold)
 	if got := readyReason(fn); got == faasv1.ReasonLoadFailed {
 		t.Fatalf("a crash after load is reported %s", got)
 	}
-	setObservedStatus(fn, dep, []corev1.Pod{exitedPod(fn, runnerapi.LoadFailedExitCode, "SyntaxError (function.py, line 1)")})
+	setObservedStatus(fn, dep, []corev1.Pod{exitedPod(fn, runnerapi.LoadFailedExitCode, "SyntaxError (function.py, line 1)")}, now, hold)
 	if got := readyReason(fn); got != faasv1.ReasonLoadFailed {
 		t.Fatalf("the runner's load failure is reported %s", got)
 	}
 	// Scaled to zero: no pod left, the same code still fails.
 	fn.Spec.Replicas = ptrTo(int32(0))
-	setObservedStatus(fn, dep, nil)
-	if got := readyReason(fn); got != faasv1.ReasonLoadFailed {
-		t.Fatalf("at zero with the same code: %s, want LoadFailed", got)
+	if kept := setObservedStatus(fn, dep, nil, now.Add(time.Minute), hold); readyReason(fn) != faasv1.ReasonLoadFailed || kept <= 0 {
+		t.Fatalf("at zero with the same code: %s (kept for %s), want LoadFailed", readyReason(fn), kept)
+	}
+	// After the hold the next call may try again.
+	held := fn.DeepCopy()
+	setObservedStatus(held, dep, nil, now.Add(hold+time.Second), hold)
+	if got := readyReason(held); got != faasv1.ReasonScaledToZero {
+		t.Fatalf("after the hold: %s, want ScaledToZero", got)
 	}
 	// New env (the code may import what it needs now) clears it.
 	fn.Spec.Env = []corev1.EnvVar{{Name: "X", Value: "1"}}
-	setObservedStatus(fn, dep, nil)
+	setObservedStatus(fn, dep, nil, now.Add(time.Minute), hold)
 	if got := readyReason(fn); got != faasv1.ReasonScaledToZero {
 		t.Fatalf("after an env change: %s, want ScaledToZero", got)
 	}
