@@ -74,6 +74,8 @@ type Autoscaler struct {
 	mu sync.Mutex
 	// history per function; guarded by mu.
 	history map[types.NamespacedName]*history
+	// incomplete is whether the last tick missed a replica; guarded by mu.
+	incomplete bool
 }
 
 type history struct {
@@ -105,9 +107,12 @@ func (a *Autoscaler) Tick(ctx context.Context) {
 	scrapeCtx, cancel := context.WithTimeout(ctx, a.Timing.ScrapeTimeout)
 	reports, complete, errs := a.Collector.Collect(scrapeCtx)
 	cancel()
-	if !complete {
-		a.Log.V(1).Info("Not every gateway replica reported its load; holding scale-downs", "errors", fmt.Sprint(errs))
+	if !complete && !a.incomplete {
+		a.Log.Info("Not every gateway replica reported its load; holding scale-downs", "errors", fmt.Sprint(errs))
+	} else if complete && a.incomplete {
+		a.Log.Info("Every gateway replica reports its load again")
 	}
+	a.incomplete = !complete
 	load := merge(reports)
 	now := a.Now()
 	live := map[types.NamespacedName]bool{}
@@ -132,6 +137,9 @@ func (a *Autoscaler) Tick(ctx context.Context) {
 		})
 		h.recs = append(trimRecs(h.recs, now.Add(-fn.ScaleDownDelay)), d.Rec)
 		a.Observer.Desired(fn.Key, d.Desired)
+		if d.Desired < current && d.Reason != "idle" && fn.Ready < current {
+			a.Log.V(1).Info("Holding a scale-down", "function", fn.Key, "reason", d.Reason)
+		}
 		if d.Desired != current {
 			if err := a.act(ctx, fn, d, idleFor); err != nil {
 				a.Log.Error(err, "Failed to scale function", "function", fn.Key, "to", d.Desired, "reason", d.Reason)

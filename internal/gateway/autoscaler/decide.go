@@ -73,8 +73,9 @@ type Decision struct {
 //   - up at once: the desired pods are the largest recommendation within
 //     ScaleDownDelay, so they come down only after demand stayed lower
 //     that long;
-//   - to Min only after IdleTimeout without any call in flight or waiting
-//     on any replica; until then one pod stays;
+//   - to Min as soon as no replica had a call in flight or waiting for
+//     IdleTimeout (the scale-down delay does not hold it); until then one
+//     pod stays;
 //   - never down while a replica's demand is unknown, or while pods asked
 //     for are still starting (unless the code cannot load, or nothing has
 //     called for IdleTimeout);
@@ -100,18 +101,20 @@ func Decide(in Input) Decision {
 	}
 	d.Rec = Rec{At: in.Now, Pods: min(rec, in.Max)}
 	want := d.Rec.Pods
-	for _, r := range in.Recs {
-		if in.Now.Sub(r.At) <= in.ScaleDownDelay && r.Pods > want {
-			want, d.Reason = r.Pods, "scale-down delay"
-		}
-	}
 	idle := in.IdleFor >= in.IdleTimeout
-	switch {
-	case want > 0:
-	case idle:
-		d.Reason = "idle"
-	case in.Current > 0:
-		want, d.Reason = 1, "waiting for the idle timeout"
+	if idle {
+		// No call anywhere for IdleTimeout: back to Min, whatever demand
+		// was within the scale-down delay.
+		want, d.Reason = 0, "idle"
+	} else {
+		for _, r := range in.Recs {
+			if in.Now.Sub(r.At) <= in.ScaleDownDelay && r.Pods > want {
+				want, d.Reason = r.Pods, "scale-down delay"
+			}
+		}
+		if want == 0 && in.Current > 0 {
+			want, d.Reason = 1, "waiting for the idle timeout"
+		}
 	}
 	want = min(max(want, in.Min), in.Max)
 	if want < in.Current {

@@ -127,7 +127,7 @@ func TestDecide(t *testing.T) {
 			in.Min = 2
 			in.Current, in.Ready, in.Recent, in.IdleFor = 3, 3, demand(0), time.Hour
 		}},
-		{name: "idle but within the scale-down delay of demand", want: 3, reason: "scale-down delay", in: func(in *Input) {
+		{name: "idle goes to Min even within the scale-down delay of demand", want: 0, reason: "idle", in: func(in *Input) {
 			in.Current, in.Ready, in.Recent, in.IdleFor = 3, 3, demand(0), time.Hour
 			in.Recs = []Rec{rec(10*time.Second, 3)}
 		}},
