@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/minifaas/minifaas/internal/gateway/autoscaler"
+	"github.com/minifaas/minifaas/internal/gateway/backends"
 	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
@@ -101,14 +102,24 @@ func (z zeroer) PodsIdle(ctx context.Context, key types.NamespacedName, idle tim
 	}
 }
 
-// RemovePoolPods deletes the pool pods serving fn; they leave rotation
-// first, and drain their calls in flight as they terminate.
-func (z zeroer) RemovePoolPods(ctx context.Context, key types.NamespacedName) error {
+// RemovePoolPods deletes n of the pool pods serving fn; they leave this
+// replica's rotation first (others see them terminating), and drain their
+// calls in flight as they stop.
+func (z zeroer) RemovePoolPods(ctx context.Context, key types.NamespacedName, n int32) error {
+	f := z.g.entry(key, false)
 	for _, p := range z.g.view.SpecializedOf(key) {
+		if n <= 0 {
+			break
+		}
+		n--
+		if f != nil {
+			f.tracker.Apply(backends.Event{Kind: backends.Retired, IP: p.IP})
+		}
+		z.g.view.Forget(key, p.Name)
 		if err := z.g.pods.Delete(ctx, p.Namespace, p.Name); err != nil {
 			return fmt.Errorf("remove pool pods of %s: %w", key, err)
 		}
-		z.g.log.Info("Deleted the pool pod of an idle function", "function", key, "pod", p.Name)
+		z.g.log.Info("Deleted a pool pod of a function", "function", key, "pod", p.Name)
 	}
 	return nil
 }

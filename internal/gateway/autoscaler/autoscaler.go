@@ -39,8 +39,9 @@ type Zeroer interface {
 	// flight or ended within idle: the pods see calls of any gateway, even
 	// one the autoscaler does not know.
 	PodsIdle(ctx context.Context, fn types.NamespacedName, idle time.Duration) (bool, error)
-	// RemovePoolPods deletes the pool pods serving fn.
-	RemovePoolPods(ctx context.Context, fn types.NamespacedName) error
+	// RemovePoolPods takes n of the pool pods serving fn out of rotation
+	// and deletes them; they finish their calls in flight as they stop.
+	RemovePoolPods(ctx context.Context, fn types.NamespacedName, n int32) error
 }
 
 // Observer is told about scale changes.
@@ -79,6 +80,10 @@ type Autoscaler struct {
 }
 
 type history struct {
+	// since is when this autoscaler first saw the function: until it has
+	// watched it for the scale-down delay, it does not scale it down (a
+	// new leader knows no past demand), except to Min when idle.
+	since   time.Time
 	samples []Sample
 	recs    []Rec
 }
@@ -120,7 +125,7 @@ func (a *Autoscaler) Tick(ctx context.Context) {
 		live[fn.Key] = true
 		h := a.history[fn.Key]
 		if h == nil {
-			h = &history{}
+			h = &history{since: now}
 			a.history[fn.Key] = h
 		}
 		m := load[fn.Key.String()]
@@ -136,6 +141,9 @@ func (a *Autoscaler) Tick(ctx context.Context) {
 			Recent: h.samples, Recs: h.recs, IdleFor: idleFor, Complete: complete, LoadFailed: fn.LoadFailed,
 		})
 		h.recs = append(trimRecs(h.recs, now.Add(-fn.ScaleDownDelay)), d.Rec)
+		if d.Desired < current && d.Reason != "idle" && now.Sub(h.since) < fn.ScaleDownDelay {
+			d.Desired, d.Reason = current, "watching demand for the scale-down delay first"
+		}
 		a.Observer.Desired(fn.Key, d.Desired)
 		if d.Desired < current && d.Reason != "idle" && fn.Ready < current {
 			a.Log.V(1).Info("Holding a scale-down", "function", fn.Key, "reason", d.Reason)
@@ -165,11 +173,19 @@ func (a *Autoscaler) act(ctx context.Context, fn Function, d Decision, idleFor t
 			return nil
 		}
 		if fn.PoolPods > 0 {
-			if err := a.Zeroer.RemovePoolPods(ctx, fn.Key); err != nil {
+			if err := a.Zeroer.RemovePoolPods(ctx, fn.Key, fn.PoolPods); err != nil {
 				return err
 			}
 			a.Observer.Scaled(fn.Key, fn.Replicas+fn.PoolPods, fn.Replicas, "idle: pool pods removed")
 		}
+	} else if surplus := fn.PoolPods - d.Desired; surplus > 0 && d.Desired < fn.Replicas+fn.PoolPods {
+		// Demand stayed lower for the scale-down delay: pool pods go too,
+		// not only at zero.
+		if err := a.Zeroer.RemovePoolPods(ctx, fn.Key, surplus); err != nil {
+			return err
+		}
+		a.Observer.Scaled(fn.Key, fn.Replicas+fn.PoolPods, d.Desired, d.Reason+": pool pods removed")
+		a.Log.Info("Removed pool pods", "function", fn.Key, "removed", surplus, "reason", d.Reason)
 	}
 	if want == fn.SpecReplicas {
 		return nil

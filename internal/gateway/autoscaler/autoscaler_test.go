@@ -97,7 +97,7 @@ func (z *fakeZeroer) PodsIdle(_ context.Context, _ types.NamespacedName, idle ti
 	return z.idle, z.idleErr
 }
 
-func (z *fakeZeroer) RemovePoolPods(_ context.Context, fn types.NamespacedName) error {
+func (z *fakeZeroer) RemovePoolPods(_ context.Context, fn types.NamespacedName, _ int32) error {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	z.removed = append(z.removed, fn)
@@ -324,7 +324,9 @@ func TestTickActs(t *testing.T) {
 		{name: "already at zero: nothing asked", fn: function(fnKey, 0, 0, 0), unseen: true, podsIdle: true},
 		{name: "pool pods are part of the target", fn: function(fnKey, 0, 2, 2), busy: 5,
 			wantCalls: []int32{3}, wantScaled: []scaled{{fnKey, 0, 3, "demand"}}},
-		{name: "pool pods cover the demand: the Deployment stays at zero", fn: function(fnKey, 0, 2, 2), busy: 1},
+		{name: "pool pods beyond the demand go after the scale-down delay", fn: function(fnKey, 0, 2, 2), busy: 1,
+			wantRemoved: true, wantScaled: []scaled{{fnKey, 2, 1, "demand: pool pods removed"}}},
+		{name: "pool pods that cover the demand stay", fn: function(fnKey, 0, 2, 2), busy: 2},
 		{name: "pool pods cover part of a scale-down", fn: function(fnKey, 4, 2, 6), busy: 3,
 			wantCalls: []int32{1}, wantScaled: []scaled{{fnKey, 4, 1, "demand"}}},
 		{name: "idle with pool pods only: they are removed", fn: function(fnKey, 0, 2, 2), unseen: true, podsIdle: true,
@@ -353,6 +355,8 @@ func TestTickActs(t *testing.T) {
 			default:
 				r.load(Load{IdleSeconds: tc.idleFor.Seconds()}, Load{IdleSeconds: tc.idleFor.Seconds() + 100})
 			}
+			// Watched long enough that a scale-down may happen on this tick.
+			r.a.history = map[types.NamespacedName]*history{fnKey: {since: t0.Add(-time.Hour)}}
 			r.tickAt(t, 0)
 
 			var want []scaleCall
@@ -407,11 +411,13 @@ func TestTickForgetsDeletedFunctions(t *testing.T) {
 	}
 
 	// A new ns/f with 10 pods and little demand: its old recommendation of
-	// 10 does not hold it up.
+	// 10 does not hold it up once it was watched for the scale-down delay.
 	r.scaler.replicas[fnKey] = 10
 	r.fns.set(function(fnKey, 10, 0, 10), function(otherKey, 0, 0, 0))
 	r.load(Load{InFlight: 1}, Load{})
 	r.tickAt(t, 4*time.Second)
+	r.wantScaleCalls(t)
+	r.tickAt(t, 4*time.Second+time.Minute)
 	r.wantScaleCalls(t, scaleCall{fnKey, 1})
 }
 
