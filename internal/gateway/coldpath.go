@@ -176,20 +176,14 @@ func (o coldObserver) Failed(fn types.NamespacedName, err error) {
 // with no pod while no replica is asked for: another replica may have scaled
 // them down, or a start failed.
 func (g *Gateway) RunHealer(ctx context.Context) {
-	ticker := time.NewTicker(g.cfg.HealInterval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	every(ctx, g.cfg.HealInterval, func() {
 		for _, f := range g.functions() {
-			if st := f.breaker.Stats(); st.Waiting > 0 && (st.Pods == 0 || st.InFlight >= st.Pods) && !f.cold.Running() {
+			// Calls wait only while every pod is busy or there is none.
+			if st := f.breaker.Stats(); st.Waiting > 0 && !f.cold.Running() {
 				g.onQueued(f, st.Pods == 0)
 			}
 		}
-	}
+	})
 }
 
 // warm opens keep-alive connections to a claimable pool pod's admin and
@@ -214,15 +208,8 @@ func (g *Gateway) warm(p pool.Pod) {
 // replica died between the specialization and the hand-over): seen so on
 // two rounds in a row, so a hand-over under way is not mistaken for one.
 func (g *Gateway) RunPoolWarmer(ctx context.Context) {
-	ticker := time.NewTicker(g.cfg.PoolWarmInterval)
-	defer ticker.Stop()
 	orphans := map[string]bool{}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	every(ctx, g.cfg.PoolWarmInterval, func() {
 		seen := map[string]bool{}
 		for _, p := range g.view.IdlePods() {
 			g.warm(p)
@@ -237,5 +224,5 @@ func (g *Gateway) RunPoolWarmer(ctx context.Context) {
 			}
 		}
 		orphans = seen
-	}
+	})
 }

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -150,14 +149,7 @@ func (g *Gateway) retireStale(f *function, info *functionInfo) {
 // RunJanitor drops, every PendingTTL, the state made for endpoints of
 // Functions never seen: late events of deleted Functions leave nothing.
 func (g *Gateway) RunJanitor(ctx context.Context) {
-	ticker := time.NewTicker(g.cfg.PendingTTL)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	every(ctx, g.cfg.PendingTTL, func() {
 		now := g.now()
 		g.mu.Lock()
 		for key, f := range g.fns {
@@ -167,7 +159,7 @@ func (g *Gateway) RunJanitor(ctx context.Context) {
 			}
 		}
 		g.mu.Unlock()
-	}
+	})
 }
 
 func (g *Gateway) deletePod(p pool.Pod, msg string) {
