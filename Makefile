@@ -58,7 +58,7 @@ demo: ## Run the whole demo: local cluster, images, CRD, operator, gateway, hell
 ##@ Test
 
 .PHONY: test
-test: verify-generated vet test-unit test-python test-e2e ## Run every test: unit, envtest, Python runner and e2e on the local cluster.
+test: verify-generated vet test-unit test-python test-node test-e2e ## Run every test: unit, envtest, Python and Node.js runners, e2e on the local cluster.
 
 .PHONY: test-unit
 test-unit: ## Unit and envtest (real kube-apiserver + etcd) tests, with -race.
@@ -67,6 +67,10 @@ test-unit: ## Unit and envtest (real kube-apiserver + etcd) tests, with -race.
 .PHONY: test-python
 test-python: ## The Python runner's unittest suite.
 	cd runtimes/python && python3 -m unittest discover -s tests -t . -v 2>&1 | tail -n 40
+
+.PHONY: test-node
+test-node: ## The Node.js runner's node:test suite (no npm dependencies).
+	cd runtimes/nodejs && node --test 2>&1 | tail -n 40
 
 .PHONY: test-e2e
 test-e2e: cluster-up images-load ## End-to-end tests on the real local cluster.

@@ -8,10 +8,11 @@
 #   hack/images.sh daemon-up         start the private Docker daemon; prints DOCKER_HOST
 #   hack/images.sh daemon-down       stop it
 #
-# NAME is one of: faas-gateway faas-operator faas-python-runner smoke-http.
-# No registry is reachable here, so base images are made locally: Python
-# from a debootstrapped Debian rootfs (cached), Go images FROM scratch with a
-# static binary built by `go build` on the host.
+# NAME is one of: faas-gateway faas-operator faas-python-runner
+# faas-nodejs-runner smoke-http.
+# No registry is reachable here, so base images are made locally: Python and
+# Node.js from debootstrapped Debian rootfs (cached), Go images FROM scratch
+# with a static binary built by `go build` on the host.
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,8 +26,13 @@ DOCKER_DIR="$CACHE_ROOT/docker"
 DOCKER_RUN="/run/$PROJECT-docker"
 export DOCKER_HOST="unix://$DOCKER_RUN/docker.sock"
 export DOCKER_API_VERSION=1.41
-PYTHON_BASE="localhost/$PROJECT/python-base:bookworm"
-ALL_IMAGES=(faas-gateway faas-operator faas-python-runner smoke-http)
+# Debian packages (and suite) of each runtime's base image (debian_base).
+PYTHON_PACKAGES=python3
+NODEJS_PACKAGES=nodejs
+# Node 20 (trixie): bookworm's Node 18 accepts chunk data not followed by
+# CRLF, a request-smuggling vector (runtimes/nodejs/README.md).
+NODEJS_SUITE=trixie
+ALL_IMAGES=(faas-gateway faas-operator faas-python-runner faas-nodejs-runner smoke-http)
 
 daemon_up() {
   command -v dockerd >/dev/null || apt_install docker.io
@@ -54,18 +60,28 @@ daemon_down() {
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
 
-# python_base makes the Python base image from a minimal Debian rootfs,
-# cached as a tarball so later builds take seconds.
-python_base() {
-  docker image inspect "$PYTHON_BASE" >/dev/null 2>&1 && return 0
-  local rootfs="$IMAGE_CACHE/python-bookworm-rootfs.tar.gz"
+# debian_base NAME PACKAGES [SUITE] makes the base image of a runtime from a
+# minimal Debian rootfs (SUITE, default bookworm) with PACKAGES
+# (comma-separated) and sets BASE_IMAGE to it. Image and rootfs tarball are
+# keyed on suite and package list: later builds take seconds, and a changed
+# list makes a new base.
+debian_base() {
+  local name=$1 packages=$2 suite=${3:-bookworm} key rootfs
+  key=$(printf '%s' "$packages" | sha256sum | cut -c1-12)
+  BASE_IMAGE="localhost/$PROJECT/$name-base:$suite-$key"
+  docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 && return 0
+  rootfs="$IMAGE_CACHE/$name-$suite-$key-rootfs.tar.gz"
+  # The Python rootfs was cached before the key; reuse it for the same list.
+  if [[ ! -f "$rootfs" && "$name/$suite/$packages" == python/bookworm/python3 && -f "$IMAGE_CACHE/python-bookworm-rootfs.tar.gz" ]]; then
+    rootfs="$IMAGE_CACHE/python-bookworm-rootfs.tar.gz"
+  fi
   if [[ ! -f "$rootfs" ]]; then
     command -v debootstrap >/dev/null || apt_install debootstrap
-    log "debootstrapping a Python rootfs (~40 s, once)"
+    log "debootstrapping a $name $suite rootfs with $packages (~40 s, once)"
     local dir mirror
     dir=$(mktemp -d)
     mirror=$(apt_mirror)
-    debootstrap --variant=minbase --include=python3 bookworm "$dir" "$mirror" >/dev/null \
+    debootstrap --variant=minbase --include="$packages" "$suite" "$dir" "$mirror" >/dev/null \
       || die "debootstrap failed"
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
     mkdir -p "$IMAGE_CACHE"
@@ -74,7 +90,7 @@ python_base() {
     rm -rf "$dir"
   fi
   docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    "$rootfs" "$PYTHON_BASE" >/dev/null
+    "$rootfs" "$BASE_IMAGE" >/dev/null
 }
 
 # apt_mirror prints the Debian mirror apt already uses.
@@ -96,8 +112,12 @@ build_one() {
   local name=$1
   case "$name" in
     faas-python-runner)
-      python_base
-      docker build -q --build-arg "BASE=$PYTHON_BASE" -t "$name:$IMAGE_TAG" "$REPO_ROOT/runtimes/python" >/dev/null
+      debian_base python "$PYTHON_PACKAGES"
+      docker build -q --build-arg "BASE=$BASE_IMAGE" -t "$name:$IMAGE_TAG" "$REPO_ROOT/runtimes/python" >/dev/null
+      ;;
+    faas-nodejs-runner)
+      debian_base nodejs "$NODEJS_PACKAGES" "$NODEJS_SUITE"
+      docker build -q --build-arg "BASE=$BASE_IMAGE" -t "$name:$IMAGE_TAG" "$REPO_ROOT/runtimes/nodejs" >/dev/null
       ;;
     faas-gateway | faas-operator)
       go_binary "${name#faas-}" "./cmd/${name#faas-}"

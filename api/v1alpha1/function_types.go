@@ -6,11 +6,16 @@ import (
 )
 
 // Runtime names the language runtime that runs a Function's code.
-// +kubebuilder:validation:Enum=python
+// +kubebuilder:validation:Enum=python;nodejs
 type Runtime string
 
-// RuntimePython runs the code with the faas-python-runner image.
-const RuntimePython Runtime = "python"
+const (
+	// RuntimePython runs the code with the faas-python-runner image.
+	RuntimePython Runtime = "python"
+	// RuntimeNodeJS runs the code, a CommonJS module, with the
+	// faas-nodejs-runner image (runtimes/nodejs).
+	RuntimeNodeJS Runtime = "nodejs"
+)
 
 // MaxCodeBytes bounds a Function's source: it is stored in one ConfigMap,
 // which the API server limits to 1 MiB, and the rest is kept as margin.

@@ -29,6 +29,7 @@ func main() {
 	f.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "kubeconfig path (default: in-cluster, $KUBECONFIG, ~/.kube/config)")
 	f.StringVar(&cfg.Namespace, "namespace", "", "only reconcile Functions in this namespace (default: all)")
 	f.StringVar(&cfg.PythonImage, "python-image", "faas-python-runner:dev", "runner image of the python runtime")
+	f.StringVar(&cfg.NodeJSImage, "nodejs-image", "faas-nodejs-runner:dev", "runner image of the nodejs runtime")
 	f.StringVar(&cfg.MetricsAddr, "metrics-bind-address", "0", "metrics address, e.g. :8443; 0 turns metrics off")
 	f.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", ":8081", "health probe address; 0 turns probes off")
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", false, "elect one active replica (in-cluster with several replicas)")

@@ -16,6 +16,8 @@ type Config struct {
 	Namespace string
 	// PythonImage is the generic runner image of the python runtime.
 	PythonImage string
+	// NodeJSImage is the generic runner image of the nodejs runtime.
+	NodeJSImage string
 	// MetricsAddr and ProbeAddr are where metrics and health probes are
 	// served; "0" turns metrics off.
 	MetricsAddr string
@@ -54,13 +56,16 @@ func (c Config) APIServerPrefixes() ([]netip.Prefix, error) {
 
 // Images returns the runner image of each runtime.
 func (c Config) Images() resources.RunnerImages {
-	return resources.RunnerImages{faasv1.RuntimePython: c.PythonImage}
+	return resources.RunnerImages{faasv1.RuntimePython: c.PythonImage, faasv1.RuntimeNodeJS: c.NodeJSImage}
 }
 
 // Validate reports a setting the operator cannot run with.
 func (c Config) Validate() error {
 	if c.PythonImage == "" {
 		return fmt.Errorf("--python-image must not be empty")
+	}
+	if c.NodeJSImage == "" {
+		return fmt.Errorf("--nodejs-image must not be empty")
 	}
 	if _, err := c.APIServerPrefixes(); err != nil {
 		return err

@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("add ready check: %w", err)
 	}
-	log.FromContext(ctx).Info("Starting operator", "namespace", orAll(cfg.Namespace), "pythonImage", cfg.PythonImage)
+	log.FromContext(ctx).Info("Starting operator", "namespace", orAll(cfg.Namespace), "pythonImage", cfg.PythonImage, "nodejsImage", cfg.NodeJSImage)
 	return mgr.Start(ctx)
 }
 
