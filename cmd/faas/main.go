@@ -24,6 +24,7 @@ func main() {
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	_ = klogFlags.Set("logtostderr", "false")
+	_ = klogFlags.Set("stderrthreshold", "FATAL") // else errors still reach stderr
 	klog.SetOutput(io.Discard)
 	code := cli.Main(ctx, os.Args[1:], &cli.Env{
 		In:           os.Stdin,

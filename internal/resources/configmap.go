@@ -18,6 +18,6 @@ func MakeConfigMap(fn *faasv1.Function) *corev1.ConfigMap {
 			Labels:      Labels(fn),
 			Annotations: map[string]string{CodeHashAnnotation: CodeHash(fn)},
 		},
-		Data: map[string]string{CodeFile: fn.Spec.Code},
+		Data: map[string]string{CodeFileOf(fn.Spec.Runtime): fn.Spec.Code},
 	}
 }

@@ -31,7 +31,8 @@ const (
 	// specialization it accepted: code, handler, env, timeout, concurrency.
 	SpecHashAnnotation = "faas.example.com/spec-hash"
 
-	// CodeFile is the ConfigMap key, and file name in the pod, of the code.
+	// CodeFile is the ConfigMap key, and file name in the pod, of Python
+	// code; CodeFileOf names it for every runtime.
 	CodeFile = "function.py"
 	// CodeDir is where the code ConfigMap is mounted in the runner.
 	CodeDir = "/var/faas/code"
@@ -58,4 +59,13 @@ func Labels(fn *faasv1.Function) map[string]string {
 		ComponentLabel: "function",
 		ManagedByLabel: ManagedBy,
 	}
+}
+
+// CodeFileOf is the ConfigMap key, and file name in the pod, of code of
+// runtime rt: the name load errors and stack traces show.
+func CodeFileOf(rt faasv1.Runtime) string {
+	if rt == faasv1.RuntimeNodeJS {
+		return "function.js"
+	}
+	return CodeFile
 }

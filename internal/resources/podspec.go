@@ -32,7 +32,7 @@ func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
 	env := []corev1.EnvVar{
 		{Name: runnerapi.EnvFunctionName, Value: fn.Name},
 		{Name: runnerapi.EnvHandler, Value: fn.Spec.Handler},
-		{Name: runnerapi.EnvCodePath, Value: CodeDir + "/" + CodeFile},
+		{Name: runnerapi.EnvCodePath, Value: CodeDir + "/" + CodeFileOf(fn.Spec.Runtime)},
 		{Name: runnerapi.EnvTimeoutSeconds, Value: strconv.Itoa(int(fn.Spec.TimeoutSeconds))},
 		{Name: runnerapi.EnvConcurrency, Value: strconv.Itoa(int(fn.Spec.Concurrency))},
 	}
