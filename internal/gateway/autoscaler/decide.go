@@ -70,9 +70,9 @@ type Decision struct {
 //     window / (concurrency × target utilization)), at least 1 with any
 //     demand; demand of twice the ready pods or more is followed at once
 //     (burst), from the latest sample alone;
-//   - up at once: the desired pods are the largest recommendation within
-//     ScaleDownDelay, so they come down only after demand stayed lower
-//     that long;
+//   - up at once; down only after demand stayed lower for ScaleDownDelay:
+//     the largest recommendation within it keeps the pods that exist (it
+//     never adds pods);
 //   - to Min as soon as no replica had a call in flight or waiting for
 //     IdleTimeout (the scale-down delay does not hold it); until then one
 //     pod stays;
@@ -107,9 +107,11 @@ func Decide(in Input) Decision {
 		// was within the scale-down delay.
 		want, d.Reason = 0, "idle"
 	} else {
+		// The window of past recommendations keeps pods that exist; it
+		// never adds any (a function scaled down by hand stays down).
 		for _, r := range in.Recs {
-			if in.Now.Sub(r.At) <= in.ScaleDownDelay && r.Pods > want {
-				want, d.Reason = r.Pods, "scale-down delay"
+			if held := min(r.Pods, in.Current); in.Now.Sub(r.At) <= in.ScaleDownDelay && held > want {
+				want, d.Reason = held, "scale-down delay"
 			}
 		}
 		if want == 0 && in.Current > 0 {

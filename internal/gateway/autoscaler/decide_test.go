@@ -132,6 +132,14 @@ func TestDecide(t *testing.T) {
 			in.Recs = []Rec{rec(10*time.Second, 3)}
 		}},
 		{name: "no samples yet and no pods", want: 0, in: func(in *Input) {}},
+		{name: "scaled to zero by hand: past demand does not bring pods back", want: 0, in: func(in *Input) {
+			in.Current, in.Ready, in.Recent, in.IdleFor = 0, 0, demand(0), time.Second
+			in.Recs = []Rec{rec(10*time.Second, 3)}
+		}},
+		{name: "scaled down by hand: the window keeps what is left", want: 2, reason: "scale-down delay", in: func(in *Input) {
+			in.Current, in.Ready, in.Recent, in.IdleFor = 2, 2, demand(0), time.Second
+			in.Recs = []Rec{rec(10*time.Second, 5)}
+		}},
 
 		// Bounds.
 		{name: "bounded by Max", want: 10, in: func(in *Input) {
