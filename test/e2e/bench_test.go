@@ -289,8 +289,8 @@ func TestBenchBurstAtZero(t *testing.T) {
 	time.Sleep(time.Second)
 	transitions := replicas()
 	t.Logf("\nBurst: %d concurrent calls to a function at zero\n  errors %d, Deployment replicas went %v, latency %s", n, errs, transitions, lat)
-	if errs > 0 || len(transitions) != 2 {
-		t.Errorf("want every call answered and one 0→1 transition")
+	if errs > 0 || len(transitions) < 2 || transitions[0] != 0 || transitions[1] != 1 || slices.Contains(transitions[2:], 0) {
+		t.Errorf("want every call answered and one 0→1 transition (the autoscaler may add pods after it)")
 	}
 }
 
