@@ -454,3 +454,38 @@ func TestBenchAutoscale(t *testing.T) {
 		percentile(lat, .5).Round(time.Millisecond), percentile(lat, .99).Round(time.Millisecond),
 		float64(percentile(lat, .99))/float64(percentile(lat, .5)), len(l.failures))
 }
+
+// TestBenchRuntimesPoolColdStart: the first call at zero through a warm pool,
+// Node.js next to Python in the same run (20 functions each, one gateway
+// pod, a full pool before each call).
+func TestBenchRuntimesPoolColdStart(t *testing.T) {
+	ensurePlatform(t)
+	gwPod := readyPodIP(t, "faas-system", gatewayLabels)
+	const poolSize, runs = 3, 20
+	long := func(f *faasv1.Function) { f.Spec.IdleTimeoutSeconds = 3600 }
+	codes := map[faasv1.Runtime]string{
+		faasv1.RuntimePython: "def handle(req):\n    return 'hello'\n",
+		faasv1.RuntimeNodeJS: "module.exports = async (req) => 'hello'\n",
+	}
+	results := map[faasv1.Runtime]dist{}
+	for _, rt := range []faasv1.Runtime{faasv1.RuntimePython, faasv1.RuntimeNodeJS} {
+		ns := newNamespace(t, "bench-rt-"+string(rt))
+		createRuntimePool(t, ns, rt, poolSize)
+		var names []string
+		for i := range runs {
+			names = append(names, fmt.Sprintf("f-%d", i))
+			createFunction(t, ns, names[i], codes[rt], long, func(f *faasv1.Function) { f.Spec.Runtime = rt })
+		}
+		results[rt] = coldStartsViaGateway(t, gwPod, ns, names, func() {
+			eventually(t, 60*time.Second, "a full pool", func() error {
+				if n, err := gatewayIdlePoolPods(gwPod, ns, rt); err != nil || n != poolSize {
+					return fmt.Errorf("the gateway sees %d idle %s pool pods (%v), want %d", n, rt, err, poolSize)
+				}
+				return nil
+			})
+		})
+	}
+	py, node := results[faasv1.RuntimePython], results[faasv1.RuntimeNodeJS]
+	t.Logf("\nFirst call at zero through a warm pool, by runtime (%d functions each)\n  python  %s\n  nodejs  %s\n  nodejs vs python: p50 %s  p99 %s",
+		runs, py, node, ratio(node.pct(.5), py.pct(.5)), ratio(node.pct(.99), py.pct(.99)))
+}

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/kube"
 )
 
@@ -117,12 +118,16 @@ func readyPodIP(t *testing.T, ns string, labels map[string]string) string {
 
 // gatewayIdlePoolPods returns how many claimable pool pods of ns the
 // gateway pod at ip sees, from its faas_gateway_pool_idle_pods metric.
-func gatewayIdlePoolPods(ip, ns string) (int, error) {
+func gatewayIdlePoolPods(ip, ns string, runtime ...faasv1.Runtime) (int, error) {
 	body, err := get("http://" + net.JoinHostPort(ip, "9090") + "/metrics")
 	if err != nil {
 		return 0, err
 	}
-	prefix := fmt.Sprintf(`faas_gateway_pool_idle_pods{namespace=%q,runtime="python"} `, ns)
+	rt := faasv1.RuntimePython
+	if len(runtime) > 0 {
+		rt = runtime[0]
+	}
+	prefix := fmt.Sprintf(`faas_gateway_pool_idle_pods{namespace=%q,runtime=%q} `, ns, rt)
 	for _, line := range strings.Split(body, "\n") {
 		if n, ok := strings.CutPrefix(line, prefix); ok {
 			return strconv.Atoi(n)
