@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
@@ -33,6 +35,15 @@ func Follow(ctx context.Context, cs kubernetes.Interface, namespace, selector st
 	}); err != nil {
 		return fmt.Errorf("watch pods: %w", err)
 	}
+	// A watch the API server refuses (no right to watch pods, say) ends
+	// the follow with that error instead of retrying in silence.
+	var watchErr error
+	var once sync.Once
+	_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			once.Do(func() { watchErr = fmt.Errorf("watch pods: %w", err); cancel() })
+		}
+	})
 	factory.Start(ctx.Done())
 	if factory.WaitForCacheSync(ctx.Done()); ctx.Err() == nil && o.Following != nil {
 		o.Following()
@@ -40,7 +51,7 @@ func Follow(ctx context.Context, cs kubernetes.Interface, namespace, selector st
 	<-ctx.Done()
 	factory.Shutdown()
 	f.wg.Wait()
-	return nil
+	return watchErr
 }
 
 // follower holds one stream per pod.
@@ -101,21 +112,34 @@ func (f *follower) update(obj any, initial bool) {
 	go f.run(s, pod.Namespace, pod.Name, opts)
 }
 
-// run streams one container's log until it ends or the pod is gone.
+// run streams one container's log until it ends or the pod is gone. A
+// stream that breaks after it gave lines (a connection reset, the API
+// server's own timeout) is opened again from the moment it broke.
 func (f *follower) run(s *stream, namespace, name string, opts *corev1.PodLogOptions) {
 	defer f.wg.Done()
-	n := 0
-	rc, err := f.cs.CoreV1().Pods(namespace).GetLogs(name, opts).Stream(s.ctx)
-	if err == nil {
-		n, err = f.lw.copyLines(name, rc)
-		rc.Close()
-	}
-	if err != nil && s.ctx.Err() == nil && n > 0 {
-		fmt.Fprintf(f.errOut, "pod %s: log stream ended: %v\n", name, err)
+	total := 0
+	for {
+		n := 0
+		rc, err := f.cs.CoreV1().Pods(namespace).GetLogs(name, opts).Stream(s.ctx)
+		if err == nil {
+			n, err = f.lw.copyLines(name, rc)
+			rc.Close()
+		}
+		total += n
+		if err == nil || s.ctx.Err() != nil || n == 0 {
+			break
+		}
+		broke := metav1.Now()
+		fmt.Fprintf(f.errOut, "pod %s: log stream broke (%v); reconnecting\n", name, err)
+		select {
+		case <-s.ctx.Done():
+		case <-time.After(f.opts.reconnectDelay()):
+		}
+		opts = &corev1.PodLogOptions{Container: opts.Container, Follow: opts.Follow, SinceTime: &broke}
 	}
 	f.mu.Lock()
 	s.active = false
-	s.retry = n == 0 && s.ctx.Err() == nil
+	s.retry = total == 0 && s.ctx.Err() == nil
 	f.mu.Unlock()
 }
 

@@ -17,6 +17,17 @@ type Options struct {
 	// Following, if set, is called by Follow once it knows every pod the
 	// selector matches: from then on, no new pod is missed.
 	Following func()
+	// ReconnectDelay is the pause before a stream that broke is opened
+	// again; a second when zero.
+	ReconnectDelay time.Duration
+}
+
+// reconnectDelay is the pause before a broken stream is opened again.
+func (o Options) reconnectDelay() time.Duration {
+	if o.ReconnectDelay > 0 {
+		return o.ReconnectDelay
+	}
+	return time.Second
 }
 
 // logOptions are the API's options for a pod known when printing began

@@ -89,6 +89,9 @@ func loadDir(dir string) (*Project, error) {
 
 func loadFile(path string) (*Project, error) {
 	name := filepath.Base(path)
+	if filepath.Ext(name) != ".py" {
+		return nil, fmt.Errorf("%w: %s is not a Python file (.py): pass a handler file or its folder", ErrInvalid, path)
+	}
 	src, err := readSource(path, name)
 	if err != nil {
 		return nil, err
