@@ -63,11 +63,17 @@ class Calls {
       if (call.done) continue; // expired while queued
       call.started = true;
       this._running += 1;
-      this._run(call).then((resp) => {
-        if (!call.done) this._running -= 1; // an expired call gave its slot back already
-        this._finish(call, resp);
-        this._pump();
-      });
+      this._run(call)
+        .catch((err) => {
+          // _run never rejects; should it, the call still gets an answer.
+          this.log.error(`function ${this.functionName}: ${err && err.stack || String(err)}`);
+          return contract.errorResponse(500, 'function returned an invalid answer');
+        })
+        .then((resp) => {
+          if (!call.done) this._running -= 1; // an expired call gave its slot back already
+          this._finish(call, resp);
+          this._pump();
+        });
     }
   }
 
@@ -87,9 +93,11 @@ class Calls {
     try {
       return contract.toResponse(result);
     } catch (err) {
-      if (!(err instanceof contract.InvalidAnswer)) throw err;
-      this.log.error(`function ${this.functionName}: invalid answer: ${err.message}`);
-      return contract.errorResponse(500, `function returned an invalid answer: ${err.message}`);
+      // InvalidAnswer, or anything the answer itself throws while it is
+      // read (a getter, a Proxy): the caller gets a 500 now, not a 504.
+      const why = err instanceof contract.InvalidAnswer ? err.message : `reading it raised ${contract.errorName(err)}`;
+      this.log.error(`function ${this.functionName}: invalid answer: ${why}`);
+      return contract.errorResponse(500, `function returned an invalid answer: ${why}`);
     }
   }
 

@@ -151,6 +151,17 @@ describe('calls', () => {
     assert.match(json(resp).error, /^function returned an invalid answer: /);
   });
 
+  it('answers 500 at once when reading the answer throws (a getter, a Proxy)', async () => {
+    for (const answer of [
+      { status: 200, get headers() { throw new Error('x'); }, body: 'a' },
+      { status: 200, headers: new Proxy({}, { ownKeys() { throw 7; } }), body: 'a' },
+    ]) {
+      const resp = await call(() => answer);
+      assert.equal(resp.status, 500);
+      assert.match(json(resp).error, /^function returned an invalid answer: reading it raised /);
+    }
+  });
+
   it('answers past the timeout 504 and keeps serving', async () => {
     const calls = new Calls({ handler: (req) => (req.path === '/slow' ? new Promise(() => {}) : 'fast'),
       timeoutSeconds: 0.05, concurrency: 1, log: quiet });
