@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/minifaas/minifaas/internal/controller"
 	"github.com/minifaas/minifaas/internal/operator"
 )
 
@@ -30,6 +31,7 @@ func main() {
 	f.StringVar(&cfg.Namespace, "namespace", "", "only reconcile Functions in this namespace (default: all)")
 	f.StringVar(&cfg.PythonImage, "python-image", "faas-python-runner:dev", "runner image of the python runtime")
 	f.StringVar(&cfg.NodeJSImage, "nodejs-image", "faas-nodejs-runner:dev", "runner image of the nodejs runtime")
+	f.DurationVar(&cfg.LoadFailureHold, "load-failure-hold", controller.DefaultLoadFailureHold, "how long a Function whose code failed to load stays LoadFailed at zero before the next call tries again")
 	f.StringVar(&cfg.MetricsAddr, "metrics-bind-address", "0", "metrics address, e.g. :8443; 0 turns metrics off")
 	f.StringVar(&cfg.ProbeAddr, "health-probe-bind-address", ":8081", "health probe address; 0 turns probes off")
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", false, "elect one active replica (in-cluster with several replicas)")

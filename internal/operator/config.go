@@ -3,6 +3,7 @@ package operator
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/resources"
@@ -18,6 +19,10 @@ type Config struct {
 	PythonImage string
 	// NodeJSImage is the generic runner image of the nodejs runtime.
 	NodeJSImage string
+	// LoadFailureHold is how long a Function whose code failed to load
+	// stays LoadFailed at zero (callers answered at once) before the next
+	// call tries again.
+	LoadFailureHold time.Duration
 	// MetricsAddr and ProbeAddr are where metrics and health probes are
 	// served; "0" turns metrics off.
 	MetricsAddr string

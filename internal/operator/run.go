@@ -66,11 +66,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("add cache of the API server's addresses: %w", err)
 	}
 	r := &controller.FunctionReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   scheme,
-		Recorder: mgr.GetEventRecorder(controller.FieldOwner),
-		Images:   cfg.Images(),
-		Network:  network,
+		Client:          mgr.GetClient(),
+		Scheme:          scheme,
+		Recorder:        mgr.GetEventRecorder(controller.FieldOwner),
+		Images:          cfg.Images(),
+		Network:         network,
+		LoadFailureHold: cfg.LoadFailureHold,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Function controller: %w", err)
