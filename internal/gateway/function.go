@@ -35,12 +35,12 @@ type functionInfo struct {
 	// SpecReplicas is spec.replicas as written (what the scale
 	// subresource reads and a conditional update compares with).
 	Replicas, SpecReplicas int32
-	Concurrency       int32
-	TargetUtilization float64
-	ScaleDownDelay    time.Duration
-	IdleTimeout       time.Duration
-	CallTimeout       time.Duration
-	ReadyMessage      string
+	Concurrency            int32
+	TargetUtilization      float64
+	ScaleDownDelay         time.Duration
+	IdleTimeout            time.Duration
+	CallTimeout            time.Duration
+	ReadyMessage           string
 	// LoadFailed is true when the Ready condition says the current code
 	// cannot load.
 	LoadFailed bool

@@ -137,7 +137,9 @@ func TestWaitingCallsOfADeletedFunctionAre404AtOnce(t *testing.T) {
 	}
 }
 
-func key(name string) types.NamespacedName { return types.NamespacedName{Namespace: "default", Name: name} }
+func key(name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: "default", Name: name}
+}
 
 func loadFailed(fn *faasv1.Function) *faasv1.Function {
 	fn = fn.DeepCopy()

@@ -54,9 +54,9 @@ func (g *Gateway) Scalable() []autoscaler.Function {
 			},
 			Replicas:     info.Replicas,
 			SpecReplicas: info.SpecReplicas,
-			PoolPods:   int32(len(g.view.SpecializedOf(f.key))),
-			Ready:      int32(len(f.tracker.Ready())),
-			LoadFailed: f.loadError() != nil,
+			PoolPods:     int32(len(g.view.SpecializedOf(f.key))),
+			Ready:        int32(len(f.tracker.Ready())),
+			LoadFailed:   f.loadError() != nil,
 		})
 	}
 	return out

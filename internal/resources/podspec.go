@@ -74,7 +74,7 @@ func runnerPodSpec(image string, env []corev1.EnvVar, res corev1.ResourceRequire
 				{Name: "http", ContainerPort: runnerapi.CallPort, Protocol: corev1.ProtocolTCP},
 				{Name: "admin", ContainerPort: runnerapi.AdminPort, Protocol: corev1.ProtocolTCP},
 			},
-			Resources:       res,
+			Resources: res,
 			ReadinessProbe: &corev1.Probe{
 				ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
 					Path: runnerapi.ReadyPath, Port: intstr.FromString("admin"),

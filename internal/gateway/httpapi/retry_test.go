@@ -31,11 +31,11 @@ func (s *seqTarget) Acquire(ctx context.Context) (capacity.Slot, bool, error) {
 	s.i++
 	return capacity.Slot{Pod: p}, false, nil
 }
-func (s *seqTarget) Release(capacity.Slot)        {}
-func (s *seqTarget) CallTimeout() time.Duration  { return 5 * time.Second }
-func (s *seqTarget) Unavailable() error           { return nil }
-func (s *seqTarget) ConnFailed(ip string)         { s.mu.Lock(); s.fails = append(s.fails, ip); s.mu.Unlock() }
-func (s *seqTarget) WaitReason() string           { return "" }
+func (s *seqTarget) Release(capacity.Slot)      {}
+func (s *seqTarget) CallTimeout() time.Duration { return 5 * time.Second }
+func (s *seqTarget) Unavailable() error         { return nil }
+func (s *seqTarget) ConnFailed(ip string)       { s.mu.Lock(); s.fails = append(s.fails, ip); s.mu.Unlock() }
+func (s *seqTarget) WaitReason() string         { return "" }
 
 type oneResolver struct{ t Target }
 
