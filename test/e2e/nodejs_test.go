@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -141,7 +142,10 @@ func createRuntimePool(t *testing.T, ns string, rt faasv1.Runtime, size int32) {
 // function at zero is served by a specialized pool pod; a Python function
 // in the same namespace is never given a Node.js pod.
 func TestNodeJSPoolPath(t *testing.T) {
-	gw := ensurePlatform(t)
+	ensurePlatform(t)
+	// One gateway replica: "warm" is per replica, and another replica that
+	// has not seen the hand-over yet rightly reports its first call as cold.
+	gw := "http://" + net.JoinHostPort(readyPodIP(t, "faas-system", gatewayLabels), "8000")
 	ns := newNamespace(t, "nodepool")
 	createRuntimePool(t, ns, faasv1.RuntimeNodeJS, 1)
 	createFunction(t, ns, "node", nodeJSCode, nodeJS, func(f *faasv1.Function) { f.Spec.TimeoutSeconds = 3 })
