@@ -63,7 +63,7 @@ func New(bg context.Context, cfg Config, scaler coldstart.Scaler, pods pool.PodW
 	g.starter = coldstart.NewStarter(bg, scaler, poolPath{g}, coldObserver{g},
 		coldstart.Timing{Timeout: cfg.ColdStartTimeout, RetryBackoff: cfg.ColdStartRetryBackoff, AskGrace: cfg.ColdStartAskGrace}, log, g.now)
 	metrics.watchPools(g.view)
-	metrics.watchLoad(g.loadByFunction)
+	metrics.watchLoad(g.Report)
 	return g
 }
 

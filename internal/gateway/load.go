@@ -30,16 +30,6 @@ func (g *Gateway) Report() autoscaler.Report {
 	return r
 }
 
-// loadByFunction is Report as metrics want it: waiting and in flight.
-func (g *Gateway) loadByFunction() map[string][2]int {
-	out := map[string][2]int{}
-	for _, f := range g.functions() {
-		st := f.breaker.Stats()
-		out[f.name] = [2]int{st.Waiting, st.InFlight}
-	}
-	return out
-}
-
 // Scalable lists the functions for the autoscaler.
 func (g *Gateway) Scalable() []autoscaler.Function {
 	fns := g.functions()

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/minifaas/minifaas/internal/gateway/autoscaler"
 	"github.com/minifaas/minifaas/internal/gateway/httpapi"
 	"github.com/minifaas/minifaas/internal/gateway/pool"
 )
@@ -89,7 +90,7 @@ func (m *Metrics) Desired(fn types.NamespacedName, desired int32) {
 
 // watchLoad exports the calls waiting and in flight on this replica, read
 // from the functions at scrape time.
-func (m *Metrics) watchLoad(report func() map[string][2]int) {
+func (m *Metrics) watchLoad(report func() autoscaler.Report) {
 	m.Registry.MustRegister(loadCollector{report: report,
 		waiting:  prometheus.NewDesc("faas_gateway_waiting_calls", "Calls held waiting for a free pod on this replica, by function.", []string{"function"}, nil),
 		inFlight: prometheus.NewDesc("faas_gateway_in_flight_calls", "Calls in flight to pods from this replica, by function.", []string{"function"}, nil),
@@ -97,16 +98,16 @@ func (m *Metrics) watchLoad(report func() map[string][2]int) {
 }
 
 type loadCollector struct {
-	report            func() map[string][2]int
+	report            func() autoscaler.Report
 	waiting, inFlight *prometheus.Desc
 }
 
 func (c loadCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.waiting; ch <- c.inFlight }
 
 func (c loadCollector) Collect(ch chan<- prometheus.Metric) {
-	for fn, l := range c.report() {
-		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(l[0]), fn)
-		ch <- prometheus.MustNewConstMetric(c.inFlight, prometheus.GaugeValue, float64(l[1]), fn)
+	for fn, l := range c.report().Functions {
+		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(l.Waiting), fn)
+		ch <- prometheus.MustNewConstMetric(c.inFlight, prometheus.GaugeValue, float64(l.InFlight), fn)
 	}
 }
 

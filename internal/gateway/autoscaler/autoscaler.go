@@ -199,8 +199,7 @@ func (a *Autoscaler) act(ctx context.Context, fn Function, d Decision, idleFor t
 	}
 	if !changed {
 		a.Log.V(1).Info("Not scaling: the function's scale changed meanwhile", "function", fn.Key, "read", written, "now", cur)
-	}
-	if changed {
+	} else {
 		a.Observer.Scaled(fn.Key, from, want, d.Reason)
 		a.Log.Info("Scaled function", "function", fn.Key, "from", from, "to", want, "reason", d.Reason,
 			"poolPods", fn.PoolPods, "idleFor", idleFor.Round(time.Millisecond).String())

@@ -19,7 +19,6 @@ func TestTickScalesAFunctionWhoseSpecReplicasIsBelowMin(t *testing.T) {
 	if got := r.scaler.replicas[fnKey]; got != 5 {
 		t.Fatalf("scale is %d after the tick, want 5", got)
 	}
-	_ = time.Second
 }
 
 // A peer that has failed to report for GoneAfter (its node died, its pod
