@@ -151,6 +151,17 @@ func TestPoolServesTheFirstCallAndRefills(t *testing.T) {
 		}
 		return nil
 	})
+	// A Deployment pod the autoscaler may have started meanwhile rolls to the
+	// new code too; once every pod runs it, no call gets the old code.
+	eventually(t, 60*time.Second, "every pod of hello runs the new code", func() error {
+		want := getFunction(t, ns, "hello").Status.CodeHash
+		for _, p := range functionPods(t, ns, "hello") {
+			if p.DeletionTimestamp == nil && p.Annotations[resources.CodeHashAnnotation] != want {
+				return fmt.Errorf("%s runs code %s, want %s", p.Name, p.Annotations[resources.CodeHashAnnotation], want)
+			}
+		}
+		return nil
+	})
 	for range 20 {
 		if got := httpGet(t, gw+"/invoke/hello."+ns); got != "hello v2" {
 			t.Fatalf("after the code change a call answered %q", got)
