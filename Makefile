@@ -80,7 +80,8 @@ test-e2e: cluster-up images-load ## End-to-end tests on the real local cluster.
 bench: cluster-up images-load ## Benchmarks on the local cluster: warm calls, cold starts, burst (ratios vs baselines).
 	command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light; }
 	go test -run '^$$' -bench 'Call$$' -benchtime 5000x ./internal/gateway
-	KUBECONFIG=$(KUBECONFIG_LOCAL) PATH="$$($(CLUSTER) bin):$$PATH" go test -tags 'e2e bench' -count=1 -timeout 30m -v -run 'TestBench' ./test/e2e/... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)'
+	KUBECONFIG=$(KUBECONFIG_LOCAL) PATH="$$($(CLUSTER) bin):$$PATH" go test -tags 'e2e bench' -count=1 -timeout 45m -v -run 'TestBench' ./test/e2e/... 2>&1 | grep -vE '^=== (RUN|PAUSE|CONT)' | tee /tmp/minifaas-bench.log
+	@echo; echo "Performance goals (this run)"; grep -o 'GOAL|.*' /tmp/minifaas-bench.log | cut -d'|' -f2- | column -t -s'|' -N 'MEASURE,FIGURE,GOAL,RESULT' || true
 
 ##@ Local cluster and images
 
