@@ -191,6 +191,16 @@ type FunctionStatus struct {
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// poolPods are the live pool pods specialized for this function, which
+	// it owns next to its Deployment's. The gateway reads them here, so it
+	// needs no right to read pods. Always sent, null when
+	// empty, so a merge patch of the status clears it.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=1000
+	PoolPods []PoolPod `json:"poolPods"`
 }
 
 // Function is a piece of code served over HTTP, scaled from zero on demand.

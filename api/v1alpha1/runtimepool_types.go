@@ -39,6 +39,33 @@ type RuntimePoolStatus struct {
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// idlePods are the pool's idle pods, ready or starting. The gateway
+	// reads them here, so it needs no right to read pods. Always sent, null when
+	// empty, so a merge patch of the status clears it.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=100
+	IdlePods []PoolPod `json:"idlePods"`
+}
+
+// PoolPod is one pool pod as the operator observed it.
+type PoolPod struct {
+	// name of the pod.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// podIP is the pod's address, once it has one.
+	// +optional
+	// +kubebuilder:validation:MaxLength=45
+	PodIP string `json:"podIP,omitempty"`
+	// ready is the pod's Ready condition.
+	// +optional
+	Ready bool `json:"ready,omitempty"`
+	// specHash identifies the specialization a specialized pod runs.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	SpecHash string `json:"specHash,omitempty"`
 }
 
 // RuntimePool keeps generic runner pods warm in its namespace; the gateway

@@ -67,6 +67,7 @@ func main() {
 	f.DurationVar(&cfg.ScrapeTimeout, "scrape-timeout", 500*time.Millisecond, "bound of collecting the replicas' load")
 	f.DurationVar(&cfg.PeerGoneAfter, "peer-gone-after", 30*time.Second, "how long a gateway replica may fail to report its load before it counts as gone")
 	f.DurationVar(&cfg.PendingTTL, "pending-ttl", time.Minute, "how long state for endpoints of an unseen Function is kept")
+	f.DurationVar(&cfg.HandoverTTL, "handover-ttl", time.Minute, "how long a pool pod this replica specialized counts as its function's before the function's status lists it")
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", false, "elect one replica as the autoscaler (several replicas)")
 	f.StringVar(&cfg.LeaderElectionNamespace, "leader-election-namespace", "faas-system", "namespace of the autoscaler's Lease")
 	f.DurationVar(&cfg.LeaseDuration, "lease-duration", 15*time.Second, "autoscaler Lease duration")

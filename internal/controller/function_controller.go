@@ -94,7 +94,28 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		hold = DefaultLoadFailureHold
 	}
 	keptFor := setObservedStatus(&fn, dep, pods, time.Now(), hold)
-	return ctrl.Result{RequeueAfter: keptFor}, r.patchStatus(ctx, original, &fn)
+	if err := r.patchStatus(ctx, original, &fn); err != nil {
+		return ctrl.Result{}, err
+	}
+	// After the status has read their exit messages: a pool pod never
+	// restarts, so one whose runner ended is deleted.
+	return ctrl.Result{RequeueAfter: keptFor}, r.deleteEndedPoolPods(ctx, pods)
+}
+
+// deleteEndedPoolPods deletes the function's specialized pool pods whose
+// runner ended.
+func (r *FunctionReconciler) deleteEndedPoolPods(ctx context.Context, pods []corev1.Pod) error {
+	for i := range pods {
+		p := &pods[i]
+		if p.Labels[resources.PoolStateLabel] != resources.PoolSpecialized || !p.DeletionTimestamp.IsZero() || !podEnded(p) {
+			continue
+		}
+		if err := client.IgnoreNotFound(r.Delete(ctx, p)); err != nil {
+			return fmt.Errorf("delete ended pool pod %s: %w", p.Name, err)
+		}
+		log.FromContext(ctx).Info("Deleted an ended pool pod", "pod", p.Name)
+	}
+	return nil
 }
 
 // reconcileChildren applies the NetworkPolicy, ConfigMap, Service and

@@ -301,3 +301,54 @@ func TestLoadFailureReachesReadyCondition(t *testing.T) {
 		t.Errorf("Ready = %+v, want False with the syntax error", cond)
 	}
 }
+
+func TestSpecializedPoolPodsAreListedInStatusAndDeletedWhenTheyEnd(t *testing.T) {
+	fn := newFunction(t)
+	ctx := context.Background()
+	labels := resources.SelectorLabels(fn)
+	labels[resources.PoolStateLabel] = resources.PoolSpecialized
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "pool-python-abcde", Namespace: fn.Namespace, Labels: labels,
+			Annotations: map[string]string{resources.SpecHashAnnotation: "spec-1"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "runner", Image: testImage}}},
+	}
+	if err := k8s.Create(ctx, pod); err != nil {
+		t.Fatalf("create pod: %v", err)
+	}
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.1.2.3",
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	if err := k8s.Status().Update(ctx, pod); err != nil {
+		t.Fatalf("update pod status: %v", err)
+	}
+	want := faasv1.PoolPod{Name: pod.Name, PodIP: "10.1.2.3", Ready: true, SpecHash: "spec-1"}
+	eventually(t, "the pool pod in status", func() error {
+		var cur faasv1.Function
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(fn), &cur); err != nil {
+			return err
+		}
+		if len(cur.Status.PoolPods) != 1 || cur.Status.PoolPods[0] != want {
+			return fmt.Errorf("status.poolPods %+v", cur.Status.PoolPods)
+		}
+		return nil
+	})
+
+	// Its runner ended: a pool pod never restarts, so the operator deletes
+	// it and the status lists it no more.
+	pod.Status.Phase = corev1.PodFailed
+	pod.Status.Conditions = nil
+	if err := k8s.Status().Update(ctx, pod); err != nil {
+		t.Fatalf("update pod status: %v", err)
+	}
+	eventually(t, "the ended pool pod deleted and unlisted", func() error {
+		var cur faasv1.Function
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(fn), &cur); err != nil {
+			return err
+		}
+		var p corev1.Pod
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(pod), &p)
+		if len(cur.Status.PoolPods) != 0 || (err == nil && p.DeletionTimestamp.IsZero()) {
+			return fmt.Errorf("status.poolPods %+v, pod get: %v", cur.Status.PoolPods, err)
+		}
+		return nil
+	})
+}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -119,10 +121,13 @@ func (r *RuntimePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	status := faasv1.RuntimePoolStatus{Pods: int32(len(alive)), ObservedGeneration: pool.Generation}
 	for _, p := range alive {
-		if kube.PodReady(p) {
+		ready := kube.PodReady(p)
+		if ready {
 			status.ReadyPods++
 		}
+		status.IdlePods = append(status.IdlePods, faasv1.PoolPod{Name: p.Name, PodIP: p.Status.PodIP, Ready: ready})
 	}
+	slices.SortFunc(status.IdlePods, func(a, b faasv1.PoolPod) int { return strings.Compare(a.Name, b.Name) })
 	if equality.Semantic.DeepEqual(status, pool.Status) {
 		return ctrl.Result{}, nil
 	}

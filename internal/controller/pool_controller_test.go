@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -96,6 +97,25 @@ func TestPoolKeepsItsSizeAndReplacesClaimedPods(t *testing.T) {
 			t.Error("a claimed pod went back to the pool")
 		}
 	}
+	// The status lists the idle pods, for the gateway, which reads no pods.
+	eventually(t, "idle pods in status", func() error {
+		var cur faasv1.RuntimePool
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pool), &cur); err != nil {
+			return err
+		}
+		var got, want []string
+		for _, p := range cur.Status.IdlePods {
+			got = append(got, p.Name)
+		}
+		for _, p := range after {
+			want = append(want, p.Name)
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("status lists %v, want %v", got, want)
+		}
+		return nil
+	})
 
 	// Resized to zero, the pool deletes its idle pods, not claimed ones.
 	patch = client.MergeFrom(pool.DeepCopy())
@@ -112,7 +132,7 @@ func TestPoolKeepsItsSizeAndReplacesClaimedPods(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pool), &cur); err != nil {
 			return err
 		}
-		if cur.Status.Pods != 0 || cur.Status.ObservedGeneration != cur.Generation {
+		if cur.Status.Pods != 0 || len(cur.Status.IdlePods) != 0 || cur.Status.ObservedGeneration != cur.Generation {
 			return fmt.Errorf("status %+v", cur.Status)
 		}
 		return nil

@@ -2,6 +2,8 @@ package controller
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -28,6 +30,7 @@ func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev
 	prevHash, prevReady := fn.Status.CodeHash, meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady)
 	desired := resources.DesiredReplicas(fn)
 	fromPool, fromPoolReady := specializedPods(pods)
+	fn.Status.PoolPods = poolPodsOf(pods)
 	fn.Status.DesiredReplicas = desired
 	fn.Status.Replicas = dep.Status.Replicas + fromPool
 	fn.Status.ReadyReplicas = dep.Status.ReadyReplicas + fromPoolReady
@@ -66,8 +69,7 @@ func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev
 func specializedPods(pods []corev1.Pod) (all, ready int32) {
 	for i := range pods {
 		p := &pods[i]
-		if p.Labels[resources.PoolStateLabel] != resources.PoolSpecialized || !p.DeletionTimestamp.IsZero() ||
-			p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+		if !livePoolPod(p, resources.PoolSpecialized) {
 			continue
 		}
 		all++
@@ -76,6 +78,35 @@ func specializedPods(pods []corev1.Pod) (all, ready int32) {
 		}
 	}
 	return all, ready
+}
+
+// maxListedPoolPods bounds status.poolPods (its schema's MaxItems).
+const maxListedPoolPods = 1000
+
+// poolPodsOf lists the function's live pool pods, by name, for the gateway.
+func poolPodsOf(pods []corev1.Pod) []faasv1.PoolPod {
+	var out []faasv1.PoolPod
+	for i := range pods {
+		p := &pods[i]
+		if !livePoolPod(p, resources.PoolSpecialized) || len(out) == maxListedPoolPods {
+			continue
+		}
+		out = append(out, faasv1.PoolPod{Name: p.Name, PodIP: p.Status.PodIP, Ready: kube.PodReady(p),
+			SpecHash: p.Annotations[resources.SpecHashAnnotation]})
+	}
+	slices.SortFunc(out, func(a, b faasv1.PoolPod) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// livePoolPod: p is a pool pod in state, neither deleted nor ended.
+func livePoolPod(p *corev1.Pod, state string) bool {
+	return p.Labels[resources.PoolStateLabel] == state && p.DeletionTimestamp.IsZero() && !podEnded(p)
+}
+
+// podEnded: p's containers ended for good (its restart policy is Never,
+// or it was told to stop); the pod object only lingers.
+func podEnded(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded
 }
 
 // setFailed records that the operator could not build the function's objects.

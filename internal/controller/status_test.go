@@ -62,3 +62,44 @@ func TestLoadFailedComesOnlyFromTheRunnersExitCodeAndStaysForItsCode(t *testing.
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestPoolPodsOfListsLiveSpecializedPodsForTheGateway(t *testing.T) {
+	pod := func(name, state string, mutate func(*corev1.Pod)) corev1.Pod {
+		p := corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{resources.PoolStateLabel: state},
+				Annotations: map[string]string{resources.SpecHashAnnotation: "h-" + name}},
+			Status: corev1.PodStatus{PodIP: "10.0.0.1", Phase: corev1.PodRunning,
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+		}
+		if mutate != nil {
+			mutate(&p)
+		}
+		return p
+	}
+	deleted := metav1.Now()
+	pods := []corev1.Pod{
+		pod("z-ready", resources.PoolSpecialized, nil),
+		pod("a-starting", resources.PoolSpecialized, func(p *corev1.Pod) { p.Status.Conditions = nil; p.Status.PodIP = "" }),
+		pod("deployment-pod", "", nil),
+		pod("idle", resources.PoolIdle, nil),
+		pod("terminating", resources.PoolSpecialized, func(p *corev1.Pod) { p.DeletionTimestamp = &deleted }),
+		pod("failed", resources.PoolSpecialized, func(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed }),
+		pod("succeeded", resources.PoolSpecialized, func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }),
+	}
+	got := poolPodsOf(pods)
+	want := []faasv1.PoolPod{
+		{Name: "a-starting", SpecHash: "h-a-starting"},
+		{Name: "z-ready", PodIP: "10.0.0.1", Ready: true, SpecHash: "h-z-ready"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("listed %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("pod %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if poolPodsOf(nil) != nil {
+		t.Error("no pool pods must list as null, so a status patch clears the list")
+	}
+}

@@ -118,7 +118,7 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 		g.metrics.specializationLatency.Observe(elapsed.Seconds())
 		g.log.Info("Specialized pool pod", "function", key, "pod", pod.Name, "took", elapsed.String())
 		pod.SpecHash = info.Spec.Hash
-		g.view.Claimed(key, pod)
+		g.view.Claimed(key, pod, g.now())
 		f.markPool(pod.IP, true)
 		f.tracker.Apply(backends.Event{Kind: backends.Specialized, IP: pod.IP})
 		go g.adopt(f, info, pod)

@@ -77,6 +77,9 @@ type Config struct {
 	// PendingTTL is how long state made for endpoints of a Function not
 	// (or no longer) seen is kept.
 	PendingTTL time.Duration
+	// HandoverTTL is how long a pool pod this replica specialized counts
+	// as its function's before the function's status lists it.
+	HandoverTTL time.Duration
 
 	// LeaderElect makes one gateway replica the autoscaler.
 	LeaderElect bool
@@ -113,7 +116,7 @@ func (c Config) Validate() error {
 		"--specialize-timeout": c.SpecializeTimeout, "--api-timeout": c.APITimeout,
 		"--pool-warm-interval": c.PoolWarmInterval, "--stats-timeout": c.StatsTimeout,
 		"--autoscale-interval": c.AutoscaleInterval, "--burst-window": c.BurstWindow,
-		"--scrape-timeout": c.ScrapeTimeout, "--header-timeout": c.HeaderTimeout, "--dial-timeout": c.DialTimeout, "--pod-keep-alive-timeout": c.PodKeepAliveTimeout, "--keep-alive-timeout": c.KeepAliveTimeout, "--pending-ttl": c.PendingTTL, "--peer-gone-after": c.PeerGoneAfter, "--shutdown-timeout": c.ShutdownTimeout,
+		"--scrape-timeout": c.ScrapeTimeout, "--header-timeout": c.HeaderTimeout, "--dial-timeout": c.DialTimeout, "--pod-keep-alive-timeout": c.PodKeepAliveTimeout, "--keep-alive-timeout": c.KeepAliveTimeout, "--pending-ttl": c.PendingTTL, "--handover-ttl": c.HandoverTTL, "--peer-gone-after": c.PeerGoneAfter, "--shutdown-timeout": c.ShutdownTimeout,
 	}
 	for flag, d := range positive {
 		if d <= 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -34,6 +33,7 @@ func (g *Gateway) OnFunction(fn *faasv1.Function) {
 		f.cold.Forget()
 	}
 	f.breaker.SetConcurrency(int(info.Concurrency))
+	g.onPoolPods(f, fn.Status.PoolPods)
 	g.retireStale(f, info)
 	if err := f.Unavailable(); err != nil {
 		f.breaker.FailWaiting(err)
@@ -58,6 +58,7 @@ func (g *Gateway) OnFunctionDeleted(namespace, name string) {
 		return
 	}
 	f.exists.Store(false)
+	g.view.SetSpecialized(key, nil, g.now())
 	f.breaker.Close(fmt.Errorf("%w: Function %s was deleted", httpapi.ErrNotFound, key))
 	f.cancel()
 	g.metrics.forget(key.String())
@@ -98,37 +99,37 @@ func addrsOf(slice *discoveryv1.EndpointSlice) []backends.Addr {
 	return out
 }
 
-// OnPoolPod records a pool pod's state; deleted means it is gone. A pod
-// specialized by another replica serves its function here too once a probe
-// confirms it, ahead of the EndpointSlice, so this replica does not claim a
-// second pod for it.
-func (g *Gateway) OnPoolPod(pod *corev1.Pod, deleted bool) {
-	o := g.view.Observe(pod, deleted)
-	if o.Claimable {
-		go g.warm(o.Pod)
+// OnRuntimePool records the idle pods a RuntimePool's status lists;
+// deleted means the pool is gone. Pods that just became claimable are
+// warmed.
+func (g *Gateway) OnRuntimePool(rp *faasv1.RuntimePool, deleted bool) {
+	var listed []faasv1.PoolPod
+	if !deleted {
+		listed = rp.Status.IdlePods
 	}
-	if o.Exited {
-		// A pool pod never restarts: one whose runner ended is deleted.
-		go g.deletePod(o.Pod, "Deleted an ended pool pod")
+	for _, p := range g.view.SetIdle(types.NamespacedName{Namespace: rp.Namespace, Name: rp.Name}, rp.Spec.Runtime, listed) {
+		go g.warm(p)
 	}
-	if o.Function.Name == "" || (!o.Serving && !o.Ended) {
-		return
+}
+
+// onPoolPods records the pool pods a Function's status lists. A pod
+// specialized by another replica serves here too once a probe confirms
+// it, ahead of the EndpointSlice, so this replica does not claim a second
+// pod for it.
+func (g *Gateway) onPoolPods(f *function, listed []faasv1.PoolPod) {
+	for _, o := range g.view.SetSpecialized(f.key, listed, g.now()) {
+		if o.Ended {
+			f.markPool(o.Pod.IP, false)
+			f.tracker.Apply(backends.Event{Kind: backends.Ended, IP: o.Pod.IP})
+			continue
+		}
+		if info := f.info.Load(); f.exists.Load() && info.Spec != nil && o.Pod.SpecHash != "" && o.Pod.SpecHash != info.Spec.Hash {
+			g.retireStale(f, info)
+			continue
+		}
+		f.markPool(o.Pod.IP, true)
+		f.tracker.Apply(backends.Event{Kind: backends.SpecializedElsewhere, IP: o.Pod.IP})
 	}
-	f := g.entry(o.Function, false)
-	if f == nil {
-		return
-	}
-	if o.Ended {
-		f.markPool(o.Pod.IP, false)
-		f.tracker.Apply(backends.Event{Kind: backends.Ended, IP: o.Pod.IP})
-		return
-	}
-	if info := f.info.Load(); f.exists.Load() && info.Spec != nil && o.Pod.SpecHash != "" && o.Pod.SpecHash != info.Spec.Hash {
-		g.retireStale(f, info)
-		return
-	}
-	f.markPool(o.Pod.IP, true)
-	f.tracker.Apply(backends.Event{Kind: backends.SpecializedElsewhere, IP: o.Pod.IP})
 }
 
 // retireStale stops calls to f's pool pods specialized with anything other

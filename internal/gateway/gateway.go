@@ -20,7 +20,7 @@ import (
 )
 
 // Gateway is the state behind the call path: one function entry per
-// Function, fed by informers (OnFunction, OnEndpointSlice, OnPoolPod), and
+// Function, fed by informers (OnFunction, OnEndpointSlice, OnRuntimePool), and
 // the cold path, the pool and the load reports wired to them. It writes to
 // the cluster only through its Scaler and its PodWriter.
 type Gateway struct {
@@ -54,7 +54,7 @@ func New(bg context.Context, cfg Config, scaler coldstart.Scaler, pods pool.PodW
 	g := &Gateway{
 		cfg: cfg, scaler: scaler, pods: pods, metrics: metrics, log: log, now: time.Now, bg: bg,
 		podTransport: newPodTransport(cfg),
-		view:         pool.NewView(),
+		view:         pool.NewView(cfg.HandoverTTL),
 		fns:          map[types.NamespacedName]*function{},
 	}
 	g.probeClient = &http.Client{Timeout: cfg.ProbeRequestTimeout, Transport: g.podTransport}

@@ -173,7 +173,7 @@ func testConfig(p ports) Config {
 		ProbeRequestTimeout: 500 * time.Millisecond, ColdStartTimeout: 5 * time.Second, ColdStartRetryBackoff: 100 * time.Millisecond, ColdStartAskGrace: time.Second,
 		HealInterval: 50 * time.Millisecond, SpecializeTimeout: time.Second, ClaimAttempts: 3, PeerGoneAfter: time.Minute, APITimeout: time.Second, AdoptAttempts: 2,
 		AdoptBackoff: 10 * time.Millisecond, PoolWarmInterval: time.Minute, StatsTimeout: time.Second,
-		AutoscaleInterval: time.Second, BurstWindow: 2 * time.Second, ScrapeTimeout: time.Second, PendingTTL: time.Minute,
+		AutoscaleInterval: time.Second, BurstWindow: 2 * time.Second, ScrapeTimeout: time.Second, PendingTTL: time.Minute, HandoverTTL: time.Minute,
 		RunnerPort: p.call, RunnerAdminPort: p.admin, SystemNamespace: "faas-system", DrainDelay: 0, ShutdownTimeout: time.Second,
 	}
 }

@@ -22,8 +22,10 @@ import (
 )
 
 // startInformers feeds the gateway and its peer list from informers, and
-// returns once their caches are synced: Functions, the pool key, pool pods,
-// function EndpointSlices, and the peer Service's EndpointSlices.
+// returns once their caches are synced: Functions (whose status lists their
+// pool pods), RuntimePools (whose status lists their idle pods), the pool
+// key, function EndpointSlices, and the peer Service's EndpointSlices. The
+// gateway reads no pods: the operator lists the ones it needs.
 func startInformers(ctx context.Context, restCfg *rest.Config, scheme *runtime.Scheme, cfg Config, gw *Gateway, ps *peers) error {
 	main, err := cache.New(restCfg, cacheOptions(scheme, cfg.Namespace, cfg.SystemNamespace))
 	if err != nil {
@@ -59,7 +61,7 @@ func startInformers(ctx context.Context, restCfg *rest.Config, scheme *runtime.S
 	}{
 		{main, &faasv1.Function{}, eventsOf(onFunction)},
 		{main, &corev1.Secret{}, eventsOf(onKey)},
-		{main, &corev1.Pod{}, eventsOf(gw.OnPoolPod)},
+		{main, &faasv1.RuntimePool{}, eventsOf(gw.OnRuntimePool)},
 		{main, &discoveryv1.EndpointSlice{}, eventsOf(gw.OnEndpointSlice)},
 		{peerCache, &discoveryv1.EndpointSlice{}, eventsOf(ps.OnSlice)},
 	}
@@ -103,17 +105,15 @@ func eventsOf[T client.Object](on func(obj T, deleted bool)) toolscache.Resource
 	}
 }
 
-// cacheOptions watches Functions, only the EndpointSlices of function
-// Services (they carry the Service's function label), only pool pods, and
-// the one pool key Secret (created by the operator with the first pool).
+// cacheOptions watches Functions, RuntimePools, only the EndpointSlices of
+// function Services (they carry the Service's function label), and the one
+// pool key Secret (created by the operator with the first pool).
 func cacheOptions(scheme *runtime.Scheme, namespace, systemNamespace string) cache.Options {
 	hasFunction, _ := labels.NewRequirement(resources.FunctionLabel, selection.Exists, nil)
-	hasPoolState, _ := labels.NewRequirement(resources.PoolStateLabel, selection.Exists, nil)
 	opts := cache.Options{
 		Scheme: scheme,
 		ByObject: map[client.Object]cache.ByObject{
 			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*hasFunction)},
-			&corev1.Pod{}:                {Label: labels.NewSelector().Add(*hasPoolState)},
 			&corev1.Secret{}: {
 				Namespaces: map[string]cache.Config{systemNamespace: {}},
 				Field:      fields.OneTermEqualSelector("metadata.name", pooltoken.SecretName),

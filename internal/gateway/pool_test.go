@@ -10,16 +10,21 @@ import (
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
 	"github.com/minifaas/minifaas/internal/gateway/httpapi"
-	"github.com/minifaas/minifaas/internal/resources"
 )
 
-func poolPodObject(name, ip string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, Labels: map[string]string{
-			resources.PoolStateLabel: resources.PoolIdle, resources.RuntimeLabel: string(faasv1.RuntimePython),
-		}},
-		Status: corev1.PodStatus{PodIP: ip, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
-	}
+// idlePod is a ready idle pool pod as a RuntimePool's status lists it.
+func idlePod(name, ip string) faasv1.PoolPod {
+	return faasv1.PoolPod{Name: name, PodIP: ip, Ready: true}
+}
+
+// setPool delivers the status of the namespace's one python RuntimePool,
+// listing pods as its idle pods.
+func setPool(gw *testGateway, pods ...faasv1.PoolPod) {
+	gw.OnRuntimePool(&faasv1.RuntimePool{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "pool"},
+		Spec:       faasv1.RuntimePoolSpec{Runtime: faasv1.RuntimePython},
+		Status:     faasv1.RuntimePoolStatus{IdlePods: pods},
+	}, false)
 }
 
 func poolGateway(t *testing.T, p ports) *testGateway {
@@ -32,7 +37,7 @@ func TestColdCallIsServedBySpecializingAPoolPod(t *testing.T) {
 	p := freePorts(t)
 	pod := startPod(t, "127.0.0.21", p)
 	gw := poolGateway(t, p)
-	gw.OnPoolPod(poolPodObject("pool-a", "127.0.0.21"), false)
+	setPool(gw, idlePod("pool-a", "127.0.0.21"))
 	gw.OnFunction(testFunction("from"))
 	rec := do(gw.handler, http.MethodGet, "/invoke/from", "", nil)
 	if rec.Code != http.StatusOK || rec.Header().Get(httpapi.ColdStartHeader) != "pool" {
@@ -74,8 +79,7 @@ func TestUnloadableCodeStopsAtTheFirstPoolPodAndIsAnswered503(t *testing.T) {
 		pod.specializeBody.Store(&body)
 	}
 	gw := poolGateway(t, p)
-	gw.OnPoolPod(poolPodObject("pool-a", "127.0.0.22"), false)
-	gw.OnPoolPod(poolPodObject("pool-b", "127.0.0.23"), false)
+	setPool(gw, idlePod("pool-a", "127.0.0.22"), idlePod("pool-b", "127.0.0.23"))
 	gw.OnFunction(testFunction("bad"))
 	rec := do(gw.handler, http.MethodGet, "/invoke/bad", "", nil)
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "line 1") {
@@ -99,7 +103,7 @@ func TestUnreachablePoolPodGoesBackToTheIdleSet(t *testing.T) {
 	p := freePorts(t)
 	gw := poolGateway(t, p)
 	// Nothing listens at this pod's address yet.
-	gw.OnPoolPod(poolPodObject("pool-a", "127.0.0.24"), false)
+	setPool(gw, idlePod("pool-a", "127.0.0.24"))
 	fn := testFunction("unreach")
 	gw.OnFunction(fn)
 	done := make(chan int, 1)
@@ -120,8 +124,7 @@ func TestAnUnreachablePoolPodIsNotTriedTwiceInOneStart(t *testing.T) {
 	startPod(t, "127.0.0.31", p)
 	gw := poolGateway(t, p)
 	// Whichever of the two ranks first, the reachable one serves the call.
-	gw.OnPoolPod(poolPodObject("pool-dead", "127.0.0.30"), false)
-	gw.OnPoolPod(poolPodObject("pool-live", "127.0.0.31"), false)
+	setPool(gw, idlePod("pool-dead", "127.0.0.30"), idlePod("pool-live", "127.0.0.31"))
 	gw.OnFunction(testFunction("two"))
 	rec := do(gw.handler, http.MethodGet, "/invoke/two", "", nil)
 	if rec.Code != http.StatusOK || rec.Header().Get(httpapi.ColdStartHeader) != "pool" {
@@ -130,9 +133,9 @@ func TestAnUnreachablePoolPodIsNotTriedTwiceInOneStart(t *testing.T) {
 	if n := gw.scaler.calls.Load(); n != 0 {
 		t.Errorf("fell back to the Deployment (%d asks) with a reachable pool pod", n)
 	}
-	// The unreachable pod went back; once deleted, it does not come back.
-	gone := poolPodObject("pool-dead", "127.0.0.30")
-	gw.OnPoolPod(gone, true)
+	// The unreachable pod went back; once its pool no longer lists it, it
+	// is gone.
+	setPool(gw)
 	if n := gw.view.IdleCount("default", faasv1.RuntimePython); n != 0 {
 		t.Errorf("%d idle pods after the dead one was deleted", n)
 	}
@@ -147,9 +150,11 @@ func TestBurstBeyondOnePodSpecializesMorePoolPodsUpToMax(t *testing.T) {
 		pod.onCall = func(w http.ResponseWriter, r *http.Request) { <-release }
 	}
 	gw := poolGateway(t, p)
+	var idle []faasv1.PoolPod
 	for i, ip := range ips {
-		gw.OnPoolPod(poolPodObject("pool-"+string(rune('a'+i)), ip), false)
+		idle = append(idle, idlePod("pool-"+string(rune('a'+i)), ip))
 	}
+	setPool(gw, idle...)
 	fn := testFunction("burst")
 	fn.Spec.Concurrency, fn.Spec.MaxReplicas = 2, 3
 	gw.OnFunction(fn)

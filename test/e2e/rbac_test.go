@@ -401,7 +401,7 @@ func TestRBACGatewayPolicyTypeChecks(t *testing.T) {
 	}
 }
 
-func TestRBACGatewayHasNoPodSubresources(t *testing.T) {
+func TestRBACGatewayReadsNoPodsAndHasNoPodSubresources(t *testing.T) {
 	asGateway(t)
 	ctx := context.Background()
 	check := func(resource, subresource, verb string, want bool) {
@@ -419,11 +419,14 @@ func TestRBACGatewayHasNoPodSubresources(t *testing.T) {
 			t.Errorf("the gateway may %s %s/%s: %v, want %v", verb, resource, subresource, sar.Status.Allowed, want)
 		}
 	}
-	// What it needs: pool pods from an informer, the hand-over, deletes.
-	for _, verb := range []string{"list", "watch", "patch", "delete"} {
+	// What it needs: the hand-over and deletes of pool pods, nothing more.
+	// It reads no pods (their env and spec stay hidden from it): the
+	// operator lists the pool pods it needs in RuntimePool and Function
+	// statuses.
+	for _, verb := range []string{"patch", "delete"} {
 		check("pods", "", verb, true)
 	}
-	for _, verb := range []string{"create", "update", "deletecollection"} {
+	for _, verb := range []string{"get", "list", "watch", "create", "update", "deletecollection"} {
 		check("pods", "", verb, false)
 	}
 	for _, sub := range []string{"status", "eviction", "ephemeralcontainers", "resize", "binding", "exec", "attach", "portforward", "proxy", "log"} {

@@ -3,114 +3,183 @@ package pool
 import (
 	"hash/fnv"
 	"sync"
+	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
-	"github.com/minifaas/minifaas/internal/kube"
-	"github.com/minifaas/minifaas/internal/resources"
 )
 
 // Pod is a pool pod as the gateway sees it.
 type Pod struct {
 	Namespace, Name, IP string
 	Runtime             faasv1.Runtime
+	// Pool is the RuntimePool an idle pod was listed by.
+	Pool string
 	// SpecHash is the specialization a specialized pod runs.
 	SpecHash string
 }
 
-// Observation is what one pod event means.
+// Observation is what a change of a function's pool pods means.
 type Observation struct {
 	Pod Pod
-	// Function is the function a specialized pod is labelled with.
+	// Function is the function the pod serves.
 	Function types.NamespacedName
-	// Claimable: the pod just became an idle pod this replica may claim.
-	Claimable bool
-	// Serving: a specialized pod of Function is ready.
+	// Serving: the pod just became ready for Function.
 	Serving bool
-	// Ended: a specialized pod of Function is gone, terminating or exited.
+	// Ended: the pod no longer serves Function (gone, terminating, ended).
 	Ended bool
-	// Exited: the pod's process ended (Failed or Succeeded) and the pod
-	// object lingers: it should be deleted.
-	Exited bool
 }
 
-// View is the gateway's view of pool pods: the idle ready ones it may
-// claim, by namespace and runtime, and the specialized ones by function.
+// View is the gateway's view of pool pods, built from what the operator
+// lists in RuntimePool and Function statuses (the gateway reads no pods):
+// the idle ready ones it may claim, by namespace and runtime, and the
+// specialized ones by function.
 type View struct {
+	// pendingTTL bounds how long a pod this replica claimed counts as its
+	// function's before the function's status lists it.
+	pendingTTL time.Duration
+
 	mu sync.Mutex
-	// idle are claimable pods; guarded by mu.
+	// idle are claimable pods by namespace, runtime and name; guarded by mu.
 	idle map[string]map[faasv1.Runtime]map[string]Pod
-	// specialized are claimed pods by function; guarded by mu.
-	specialized map[types.NamespacedName]map[string]Pod
-	// gone are pods seen deleted or ended since their last Take, so a
-	// failed claim does not bring them back; guarded by mu.
-	gone map[string]bool
+	// listed are the ready idle pods each pool's status last listed, by
+	// pool and name; guarded by mu.
+	listed map[types.NamespacedName]map[string]Pod
+	// taken are pods taken for a claim (namespace/name); a pool status
+	// written before the hand-over landed does not make them claimable
+	// again. They are dropped once no listing has them; guarded by mu.
+	taken map[string]bool
+	// specialized are claimed pods by function and name, with whether they
+	// are ready; guarded by mu.
+	specialized map[types.NamespacedName]map[string]specializedPod
+	// forgotten are pods taken out of a function, by namespace/name: a
+	// status written before their deletion does not bring them back. They
+	// are dropped once the function's status no longer lists them;
+	// guarded by mu.
+	forgotten map[string]types.NamespacedName
 }
 
-// NewView makes an empty View.
-func NewView() *View {
-	return &View{idle: map[string]map[faasv1.Runtime]map[string]Pod{}, specialized: map[types.NamespacedName]map[string]Pod{}, gone: map[string]bool{}}
+type specializedPod struct {
+	Pod
+	ready bool
+	// claimedAt is when this replica claimed it; zero once a status lists it.
+	claimedAt time.Time
 }
 
-// Observe records a pool pod's state; deleted means it is gone.
-func (v *View) Observe(pod *corev1.Pod, deleted bool) Observation {
-	p := Pod{Namespace: pod.Namespace, Name: pod.Name, IP: pod.Status.PodIP,
-		Runtime: faasv1.Runtime(pod.Labels[resources.RuntimeLabel]), SpecHash: pod.Annotations[resources.SpecHashAnnotation]}
-	o := Observation{Pod: p, Function: types.NamespacedName{Namespace: pod.Namespace, Name: pod.Labels[resources.FunctionLabel]}}
-	exited := pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodSucceeded
-	ended := deleted || !pod.DeletionTimestamp.IsZero() || exited
-	o.Exited = exited && !deleted && pod.DeletionTimestamp.IsZero()
-	state := pod.Labels[resources.PoolStateLabel]
+// NewView makes an empty View; pendingTTL bounds how long a claimed pod
+// counts for its function before the function's status lists it.
+func NewView(pendingTTL time.Duration) *View {
+	return &View{
+		pendingTTL:  pendingTTL,
+		idle:        map[string]map[faasv1.Runtime]map[string]Pod{},
+		listed:      map[types.NamespacedName]map[string]Pod{},
+		taken:       map[string]bool{},
+		specialized: map[types.NamespacedName]map[string]specializedPod{},
+		forgotten:   map[string]types.NamespacedName{},
+	}
+}
 
+// SetIdle records the idle pods a RuntimePool's status lists (nil: the pool
+// is gone) and returns the pods that just became claimable.
+func (v *View) SetIdle(pool types.NamespacedName, runtime faasv1.Runtime, pods []faasv1.PoolPod) []Pod {
+	now := map[string]Pod{}
+	for _, p := range pods {
+		if p.Ready && p.PodIP != "" {
+			now[p.Name] = Pod{Namespace: pool.Namespace, Name: p.Name, IP: p.PodIP, Runtime: runtime, Pool: pool.Name}
+		}
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	byRuntime := v.idle[p.Namespace]
+	for name, p := range v.listed[pool] {
+		if _, ok := now[name]; !ok {
+			delete(v.idle[pool.Namespace][p.Runtime], name)
+			delete(v.taken, pool.Namespace+"/"+name)
+		}
+	}
+	if len(now) == 0 {
+		delete(v.listed, pool)
+	} else {
+		v.listed[pool] = now
+	}
+	var claimable []Pod
+	for name, p := range now {
+		if v.taken[pool.Namespace+"/"+name] {
+			continue
+		}
+		byName := v.idleOf(p.Namespace, p.Runtime)
+		if old, known := byName[name]; !known || old.IP != p.IP {
+			claimable = append(claimable, p)
+		}
+		byName[name] = p
+	}
+	return claimable
+}
+
+// idleOf returns the idle set of runtime in namespace, made if need be;
+// v.mu is held.
+func (v *View) idleOf(namespace string, runtime faasv1.Runtime) map[string]Pod {
+	byRuntime := v.idle[namespace]
 	if byRuntime == nil {
 		byRuntime = map[faasv1.Runtime]map[string]Pod{}
-		v.idle[p.Namespace] = byRuntime
+		v.idle[namespace] = byRuntime
 	}
-	if byRuntime[p.Runtime] == nil {
-		byRuntime[p.Runtime] = map[string]Pod{}
+	if byRuntime[runtime] == nil {
+		byRuntime[runtime] = map[string]Pod{}
 	}
-	if state == resources.PoolIdle && !ended && p.IP != "" && kube.PodReady(pod) {
-		_, known := byRuntime[p.Runtime][p.Name]
-		byRuntime[p.Runtime][p.Name] = p
-		o.Claimable = !known
+	return byRuntime[runtime]
+}
+
+// SetSpecialized records the pool pods a Function's status lists (nil: the
+// function is gone) and says which of them started or stopped serving it.
+// Pods this replica claimed and the status does not list yet stay the
+// function's for pendingTTL after their claim.
+func (v *View) SetSpecialized(fn types.NamespacedName, pods []faasv1.PoolPod, now time.Time) []Observation {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	listed := map[string]bool{}
+	var out []Observation
+	prev := v.specialized[fn]
+	next := map[string]specializedPod{}
+	for _, lp := range pods {
+		id := fn.Namespace + "/" + lp.Name
+		listed[id] = true
+		if _, ok := v.forgotten[id]; ok {
+			continue
+		}
+		p := specializedPod{Pod: Pod{Namespace: fn.Namespace, Name: lp.Name, IP: lp.PodIP, SpecHash: lp.SpecHash},
+			ready: lp.Ready && lp.PodIP != ""}
+		old, known := prev[lp.Name]
+		if known && old.IP != "" && old.IP != p.IP {
+			out = append(out, Observation{Pod: old.Pod, Function: fn, Ended: true})
+			known = false
+		}
+		if p.ready && (!known || !old.ready) {
+			out = append(out, Observation{Pod: p.Pod, Function: fn, Serving: true})
+		}
+		next[lp.Name] = p
+	}
+	for name, old := range prev {
+		if _, ok := next[name]; ok {
+			continue
+		}
+		if !old.claimedAt.IsZero() && now.Sub(old.claimedAt) < v.pendingTTL && !listed[fn.Namespace+"/"+name] {
+			next[name] = old
+			continue
+		}
+		out = append(out, Observation{Pod: old.Pod, Function: fn, Ended: true})
+	}
+	for id, of := range v.forgotten {
+		if of == fn && !listed[id] {
+			delete(v.forgotten, id)
+		}
+	}
+	if len(next) == 0 {
+		delete(v.specialized, fn)
 	} else {
-		delete(byRuntime[p.Runtime], p.Name)
+		v.specialized[fn] = next
 	}
-	if ended {
-		v.gone[p.Namespace+"/"+p.Name] = true
-	}
-	if state != resources.PoolSpecialized || o.Function.Name == "" {
-		// A pod this replica claimed can end before its hand-over landed:
-		// its function must still learn that it is gone.
-		if ended {
-			for fn, pods := range v.specialized {
-				if _, ok := pods[p.Name]; ok && fn.Namespace == p.Namespace {
-					delete(pods, p.Name)
-					o.Function, o.Ended = fn, true
-				}
-			}
-		}
-		return o
-	}
-	if ended {
-		delete(v.specialized[o.Function], p.Name)
-		if len(v.specialized[o.Function]) == 0 {
-			delete(v.specialized, o.Function)
-		}
-		o.Ended = true
-		return o
-	}
-	if v.specialized[o.Function] == nil {
-		v.specialized[o.Function] = map[string]Pod{}
-	}
-	v.specialized[o.Function][p.Name] = p
-	o.Serving = p.IP != "" && kube.PodReady(pod)
-	return o
+	return out
 }
 
 // Take removes and returns the idle pod of runtime in namespace that fn
@@ -135,35 +204,39 @@ func (v *View) Take(namespace string, runtime faasv1.Runtime, fn string, tried m
 	}
 	if found {
 		delete(v.idle[namespace][runtime], best.Name)
-		delete(v.gone, namespace+"/"+best.Name)
+		v.taken[namespace+"/"+best.Name] = true
 	}
 	return best, found
 }
 
 // Return puts back a pod whose claim failed before it took anything,
-// unless the pod was seen gone meanwhile.
+// unless its pool no longer lists it.
 func (v *View) Return(p Pod) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if m := v.idle[p.Namespace][p.Runtime]; m != nil && !v.gone[p.Namespace+"/"+p.Name] {
-		m[p.Name] = p
+	delete(v.taken, p.Namespace+"/"+p.Name)
+	if listed, ok := v.listed[types.NamespacedName{Namespace: p.Namespace, Name: p.Pool}][p.Name]; ok {
+		v.idleOf(p.Namespace, p.Runtime)[p.Name] = listed
 	}
 }
 
-// Claimed records a pod this replica specialized, before the informer does.
-func (v *View) Claimed(fn types.NamespacedName, p Pod) {
+// Claimed records a pod this replica specialized, before the function's
+// status lists it.
+func (v *View) Claimed(fn types.NamespacedName, p Pod, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.specialized[fn] == nil {
-		v.specialized[fn] = map[string]Pod{}
+		v.specialized[fn] = map[string]specializedPod{}
 	}
-	v.specialized[fn][p.Name] = p
+	v.specialized[fn][p.Name] = specializedPod{Pod: p, ready: true, claimedAt: now}
 }
 
-// Forget drops a specialized pod of fn from the view.
+// Forget drops a specialized pod of fn from the view, for good.
 func (v *View) Forget(fn types.NamespacedName, name string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	id := fn.Namespace + "/" + name
+	v.forgotten[id] = fn
 	delete(v.specialized[fn], name)
 	if len(v.specialized[fn]) == 0 {
 		delete(v.specialized, fn)
@@ -176,7 +249,7 @@ func (v *View) SpecializedOf(fn types.NamespacedName) []Pod {
 	defer v.mu.Unlock()
 	out := make([]Pod, 0, len(v.specialized[fn]))
 	for _, p := range v.specialized[fn] {
-		out = append(out, p)
+		out = append(out, p.Pod)
 	}
 	return out
 }
