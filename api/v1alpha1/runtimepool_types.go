@@ -9,9 +9,11 @@ import (
 // runtime to keep ready in a namespace, for the first call to a function
 // at zero.
 type RuntimePoolSpec struct {
-	// runtime of the pool's runner pods.
+	// runtime of the pool's runner pods; it cannot change (its pods run
+	// it): make a new pool instead.
 	// +optional
 	// +kubebuilder:default=python
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="runtime is immutable: make a new pool"
 	Runtime Runtime `json:"runtime,omitempty"`
 
 	// size is the number of idle pods kept ready; a claimed pod is replaced
@@ -58,6 +60,7 @@ type PoolPod struct {
 	// podIP is the pod's address, once it has one.
 	// +optional
 	// +kubebuilder:validation:MaxLength=45
+	// +kubebuilder:validation:XValidation:rule="isIP(self)",message="podIP must be an IP address"
 	PodIP string `json:"podIP,omitempty"`
 	// ready is the pod's Ready condition.
 	// +optional

@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -75,39 +76,43 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	}
 	original := fn.DeepCopy()
 
-	dep, err := r.reconcileChildren(ctx, &fn)
-	if err != nil {
-		r.Recorder.Eventf(&fn, nil, corev1.EventTypeWarning, faasv1.ReasonReconcileFailed, "Reconcile", err.Error())
-		setFailed(&fn, err)
-		if serr := r.patchStatus(ctx, original, &fn); serr != nil {
-			log.FromContext(ctx).Error(serr, "Failed to record the reconcile failure in status")
-		}
-		return ctrl.Result{}, err
-	}
-
 	pods, err := r.functionPods(ctx, &fn)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	dep, err := r.reconcileChildren(ctx, &fn)
+	if err != nil {
+		r.Recorder.Eventf(&fn, nil, corev1.EventTypeWarning, faasv1.ReasonReconcileFailed, "Reconcile", err.Error())
+		setFailed(&fn, err)
+		// The gateway still learns which pool pods serve, and ended ones
+		// still go.
+		fn.Status.PoolPods = poolPodsOf(&fn, pods)
+		if serr := r.patchStatus(ctx, original, &fn); serr != nil {
+			log.FromContext(ctx).Error(serr, "Failed to record the reconcile failure in status")
+		}
+		return ctrl.Result{}, errors.Join(err, r.deleteEndedPoolPods(ctx, &fn, pods))
+	}
+
 	hold := r.LoadFailureHold
 	if hold <= 0 {
 		hold = DefaultLoadFailureHold
 	}
 	keptFor := setObservedStatus(&fn, dep, pods, time.Now(), hold)
-	if err := r.patchStatus(ctx, original, &fn); err != nil {
-		return ctrl.Result{}, err
-	}
 	// After the status has read their exit messages: a pool pod never
 	// restarts, so one whose runner ended is deleted.
-	return ctrl.Result{RequeueAfter: keptFor}, r.deleteEndedPoolPods(ctx, pods)
+	if err := errors.Join(r.patchStatus(ctx, original, &fn), r.deleteEndedPoolPods(ctx, &fn, pods)); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: keptFor}, nil
 }
 
-// deleteEndedPoolPods deletes the function's specialized pool pods whose
-// runner ended.
-func (r *FunctionReconciler) deleteEndedPoolPods(ctx context.Context, pods []corev1.Pod) error {
+// deleteEndedPoolPods deletes fn's specialized pool pods whose runner
+// ended.
+func (r *FunctionReconciler) deleteEndedPoolPods(ctx context.Context, fn *faasv1.Function, pods []corev1.Pod) error {
 	for i := range pods {
 		p := &pods[i]
-		if p.Labels[resources.PoolStateLabel] != resources.PoolSpecialized || !p.DeletionTimestamp.IsZero() || !podEnded(p) {
+		if p.Labels[resources.PoolStateLabel] != resources.PoolSpecialized || !p.DeletionTimestamp.IsZero() || !podEnded(p) ||
+			!controlledBy(p, fn) {
 			continue
 		}
 		if err := client.IgnoreNotFound(r.Delete(ctx, p)); err != nil {
@@ -207,12 +212,31 @@ func (r *FunctionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Network == nil {
 		return errors.New("the Function reconciler needs a NetworkIsolation")
 	}
+	// The operator's own writes come back as events of the objects it owns;
+	// each reconcile they start costs four no-op applies. At 1,000 new
+	// Functions that doubled the time to Ready (test/e2e/
+	// bench_operator_test.go). So the create of an owned object (the
+	// operator made it; at start, the Function's own event covers it) and
+	// the Deployment controller's bookkeeping (observedGeneration,
+	// conditions, the revision annotation) start none; deletes, edits and
+	// changed pod counts do.
+	ownedChanged := builder.WithPredicates(predicate.Funcs{CreateFunc: func(event.CreateEvent) bool { return false }})
+	deploymentChanged := builder.WithPredicates(predicate.Funcs{
+		CreateFunc: func(event.CreateEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, okOld := e.ObjectOld.(*appsv1.Deployment)
+			n, okNew := e.ObjectNew.(*appsv1.Deployment)
+			return !okOld || !okNew || o.Generation != n.Generation || !n.DeletionTimestamp.IsZero() ||
+				o.Status.Replicas != n.Status.Replicas || o.Status.ReadyReplicas != n.Status.ReadyReplicas ||
+				!equality.Semantic.DeepEqual(o.Labels, n.Labels) || !equality.Semantic.DeepEqual(o.OwnerReferences, n.OwnerReferences)
+		},
+	})
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&faasv1.Function{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&corev1.ConfigMap{}).
-		Owns(&corev1.Service{}).
-		Owns(&appsv1.Deployment{}).
-		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&corev1.ConfigMap{}, ownedChanged).
+		Owns(&corev1.Service{}, ownedChanged).
+		Owns(&appsv1.Deployment{}, deploymentChanged).
+		Owns(&networkingv1.NetworkPolicy{}, ownedChanged).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToFunction))
 	for _, src := range r.Network.sources(r.allFunctions) {
 		b = b.WatchesRawSource(src)

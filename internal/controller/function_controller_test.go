@@ -309,7 +309,9 @@ func TestSpecializedPoolPodsAreListedInStatusAndDeletedWhenTheyEnd(t *testing.T)
 	labels[resources.PoolStateLabel] = resources.PoolSpecialized
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "pool-python-abcde", Namespace: fn.Namespace, Labels: labels,
-			Annotations: map[string]string{resources.SpecHashAnnotation: "spec-1"}},
+			Annotations: map[string]string{resources.SpecHashAnnotation: "spec-1"},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: faasv1.GroupVersion.String(), Kind: "Function",
+				Name: fn.Name, UID: fn.UID, Controller: ptr.To(true)}}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "runner", Image: testImage}}},
 	}
 	if err := k8s.Create(ctx, pod); err != nil {

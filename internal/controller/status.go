@@ -30,7 +30,7 @@ func setObservedStatus(fn *faasv1.Function, dep *appsv1.Deployment, pods []corev
 	prevHash, prevReady := fn.Status.CodeHash, meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady)
 	desired := resources.DesiredReplicas(fn)
 	fromPool, fromPoolReady := specializedPods(pods)
-	fn.Status.PoolPods = poolPodsOf(pods)
+	fn.Status.PoolPods = poolPodsOf(fn, pods)
 	fn.Status.DesiredReplicas = desired
 	fn.Status.Replicas = dep.Status.Replicas + fromPool
 	fn.Status.ReadyReplicas = dep.Status.ReadyReplicas + fromPoolReady
@@ -83,20 +83,33 @@ func specializedPods(pods []corev1.Pod) (all, ready int32) {
 // maxListedPoolPods bounds status.poolPods (its schema's MaxItems).
 const maxListedPoolPods = 1000
 
-// poolPodsOf lists the function's live pool pods, by name, for the gateway.
-func poolPodsOf(pods []corev1.Pod) []faasv1.PoolPod {
+// poolPodsOf lists fn's live pool pods, by name, for the gateway: those
+// fn controls (the hand-over makes it their owner), with sane annotations.
+func poolPodsOf(fn *faasv1.Function, pods []corev1.Pod) []faasv1.PoolPod {
 	var out []faasv1.PoolPod
 	for i := range pods {
 		p := &pods[i]
-		if !livePoolPod(p, resources.PoolSpecialized) || len(out) == maxListedPoolPods {
+		hash := p.Annotations[resources.SpecHashAnnotation]
+		if !livePoolPod(p, resources.PoolSpecialized) || len(hash) > maxSpecHash {
 			continue
 		}
-		out = append(out, faasv1.PoolPod{Name: p.Name, PodIP: p.Status.PodIP, Ready: kube.PodReady(p),
-			SpecHash: p.Annotations[resources.SpecHashAnnotation]})
+		if !controlledBy(p, fn) {
+			continue
+		}
+		out = append(out, faasv1.PoolPod{Name: p.Name, PodIP: p.Status.PodIP, Ready: kube.PodReady(p), SpecHash: hash})
 	}
 	slices.SortFunc(out, func(a, b faasv1.PoolPod) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return out[:min(len(out), maxListedPoolPods)]
 }
+
+// controlledBy: fn is p's controller.
+func controlledBy(p *corev1.Pod, fn *faasv1.Function) bool {
+	ref := metav1.GetControllerOf(p)
+	return ref != nil && ref.UID == fn.UID
+}
+
+// maxSpecHash bounds a listed specHash (its schema's MaxLength).
+const maxSpecHash = 128
 
 // livePoolPod: p is a pool pod in state, neither deleted nor ended.
 func livePoolPod(p *corev1.Pod, state string) bool {

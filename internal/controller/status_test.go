@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,10 @@ func TestLoadFailedComesOnlyFromTheRunnersExitCodeAndStaysForItsCode(t *testing.
 func ptrTo[T any](v T) *T { return &v }
 
 func TestPoolPodsOfListsLiveSpecializedPodsForTheGateway(t *testing.T) {
+	fn := &faasv1.Function{ObjectMeta: metav1.ObjectMeta{Name: "f", UID: "uid-f"}}
+	owned := func(p *corev1.Pod) {
+		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: faasv1.GroupVersion.String(), Kind: "Function", Name: "f", UID: fn.UID, Controller: ptrTo(true)}}
+	}
 	pod := func(name, state string, mutate func(*corev1.Pod)) corev1.Pod {
 		p := corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{resources.PoolStateLabel: state},
@@ -71,6 +76,7 @@ func TestPoolPodsOfListsLiveSpecializedPodsForTheGateway(t *testing.T) {
 			Status: corev1.PodStatus{PodIP: "10.0.0.1", Phase: corev1.PodRunning,
 				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
 		}
+		owned(&p)
 		if mutate != nil {
 			mutate(&p)
 		}
@@ -85,8 +91,13 @@ func TestPoolPodsOfListsLiveSpecializedPodsForTheGateway(t *testing.T) {
 		pod("terminating", resources.PoolSpecialized, func(p *corev1.Pod) { p.DeletionTimestamp = &deleted }),
 		pod("failed", resources.PoolSpecialized, func(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed }),
 		pod("succeeded", resources.PoolSpecialized, func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }),
+		pod("not-fs", resources.PoolSpecialized, func(p *corev1.Pod) { p.OwnerReferences[0].UID = "uid-other" }),
+		pod("no-owner", resources.PoolSpecialized, func(p *corev1.Pod) { p.OwnerReferences = nil }),
+		pod("huge-hash", resources.PoolSpecialized, func(p *corev1.Pod) {
+			p.Annotations[resources.SpecHashAnnotation] = strings.Repeat("x", 129)
+		}),
 	}
-	got := poolPodsOf(pods)
+	got := poolPodsOf(fn, pods)
 	want := []faasv1.PoolPod{
 		{Name: "a-starting", SpecHash: "h-a-starting"},
 		{Name: "z-ready", PodIP: "10.0.0.1", Ready: true, SpecHash: "h-z-ready"},
@@ -99,7 +110,7 @@ func TestPoolPodsOfListsLiveSpecializedPodsForTheGateway(t *testing.T) {
 			t.Errorf("pod %d: %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if poolPodsOf(nil) != nil {
+	if poolPodsOf(fn, nil) != nil {
 		t.Error("no pool pods must list as null, so a status patch clears the list")
 	}
 }

@@ -132,10 +132,11 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 func (g *Gateway) adopt(f *function, info *functionInfo, p pool.Pod) {
 	err := g.adopter.Adopt(f.gone, p, pool.Owner{Function: f.key, UID: info.UID, CodeHash: info.CodeHash, SpecHash: info.Spec.Hash})
 	if err == nil {
+		g.view.HandedOver(f.key, p.Name, g.now())
 		return
 	}
 	g.log.Error(err, "Failed to hand a specialized pool pod to its function", "function", f.key, "pod", p.Name)
-	g.view.Forget(f.key, p.Name)
+	g.view.Forget(f.key, p.Name, g.now())
 	f.tracker.Apply(backends.Event{Kind: backends.Retired, IP: p.IP})
 }
 

@@ -58,7 +58,7 @@ func (g *Gateway) OnFunctionDeleted(namespace, name string) {
 		return
 	}
 	f.exists.Store(false)
-	g.view.SetSpecialized(key, nil, g.now())
+	g.view.DeleteFunction(key)
 	f.breaker.Close(fmt.Errorf("%w: Function %s was deleted", httpapi.ErrNotFound, key))
 	f.cancel()
 	g.metrics.forget(key.String())
@@ -117,7 +117,16 @@ func (g *Gateway) OnRuntimePool(rp *faasv1.RuntimePool, deleted bool) {
 // it, ahead of the EndpointSlice, so this replica does not claim a second
 // pod for it.
 func (g *Gateway) onPoolPods(f *function, listed []faasv1.PoolPod) {
-	for _, o := range g.view.SetSpecialized(f.key, listed, g.now()) {
+	g.applyPool(g.view.SetSpecialized(f.key, listed, g.now()))
+}
+
+// applyPool routes by what the view observed of functions' pool pods.
+func (g *Gateway) applyPool(obs []pool.Observation) {
+	for _, o := range obs {
+		f := g.entry(o.Function, false)
+		if f == nil {
+			continue
+		}
 		if o.Ended {
 			f.markPool(o.Pod.IP, false)
 			f.tracker.Apply(backends.Event{Kind: backends.Ended, IP: o.Pod.IP})
@@ -140,18 +149,25 @@ func (g *Gateway) retireStale(f *function, info *functionInfo) {
 		if info.Spec != nil && p.SpecHash == info.Spec.Hash {
 			continue
 		}
-		g.view.Forget(f.key, p.Name)
+		g.view.Forget(f.key, p.Name, g.now())
 		f.tracker.Apply(backends.Event{Kind: backends.Retired, IP: p.IP})
 		g.log.Info("Retiring pool pod with an old specialization", "function", f.key, "pod", p.Name)
-		go g.deletePod(p, "Deleted a pool pod with an old specialization")
+		go func() {
+			if !g.deletePod(p, "Deleted a pool pod with an old specialization") {
+				// Counted again, so the next status of f retires it again.
+				g.view.Unforget(f.key, p.Name)
+			}
+		}()
 	}
 }
 
 // RunJanitor drops, every PendingTTL, the state made for endpoints of
 // Functions never seen: late events of deleted Functions leave nothing.
+// It also ends the pool pods no status confirmed in time (see View.Sweep).
 func (g *Gateway) RunJanitor(ctx context.Context) {
 	every(ctx, g.cfg.PendingTTL, func() {
 		now := g.now()
+		g.applyPool(g.view.Sweep(now))
 		g.mu.Lock()
 		for key, f := range g.fns {
 			if !f.exists.Load() && now.Sub(f.created) > g.cfg.PendingTTL {
@@ -163,12 +179,14 @@ func (g *Gateway) RunJanitor(ctx context.Context) {
 	})
 }
 
-func (g *Gateway) deletePod(p pool.Pod, msg string) {
+// deletePod deletes a pool pod and says whether it did.
+func (g *Gateway) deletePod(p pool.Pod, msg string) bool {
 	ctx, cancel := context.WithTimeout(g.bg, g.cfg.APITimeout)
 	defer cancel()
 	if err := g.pods.Delete(ctx, p.Namespace, p.Name); err != nil {
 		g.log.Error(err, "Failed to delete pool pod", "pod", p.Namespace+"/"+p.Name)
-		return
+		return false
 	}
 	g.log.Info(msg, "pod", p.Namespace+"/"+p.Name)
+	return true
 }

@@ -105,8 +105,10 @@ func (z zeroer) RemovePoolPods(ctx context.Context, key types.NamespacedName, n 
 		if f != nil {
 			f.tracker.Apply(backends.Event{Kind: backends.Retired, IP: p.IP})
 		}
-		z.g.view.Forget(key, p.Name)
+		z.g.view.Forget(key, p.Name, z.g.now())
 		if err := z.g.pods.Delete(ctx, p.Namespace, p.Name); err != nil {
+			// Counted again, so the next round removes it again.
+			z.g.view.Unforget(key, p.Name)
 			return fmt.Errorf("remove pool pods of %s: %w", key, err)
 		}
 		z.g.log.Info("Deleted a pool pod of a function", "function", key, "pod", p.Name)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -135,6 +136,9 @@ func TestAnUnreachablePoolPodIsNotTriedTwiceInOneStart(t *testing.T) {
 	}
 	// The unreachable pod went back; once its pool no longer lists it, it
 	// is gone.
+	if n := gw.view.IdleCount("default", faasv1.RuntimePython); n != 1 {
+		t.Errorf("%d idle pods after the claim, want the unreachable one back", n)
+	}
 	setPool(gw)
 	if n := gw.view.IdleCount("default", faasv1.RuntimePython); n != 0 {
 		t.Errorf("%d idle pods after the dead one was deleted", n)
@@ -172,5 +176,43 @@ func TestBurstBeyondOnePodSpecializesMorePoolPodsUpToMax(t *testing.T) {
 		if code := <-done; code != http.StatusOK {
 			t.Errorf("call answered %d", code)
 		}
+	}
+}
+
+// A pool pod taken out of a function (removed when the function idles,
+// retired when its code changed) frees its address once the function's
+// status drops it: a later pod at the same address serves.
+func TestARemovedPoolPodsAddressServesAgainOnceTheStatusDropsIt(t *testing.T) {
+	for _, how := range []string{"removed by the autoscaler", "retired by a code change"} {
+		t.Run(how, func(t *testing.T) {
+			p := freePorts(t)
+			startPod(t, "127.0.0.41", p)
+			gw := poolGateway(t, p)
+			setPool(gw, idlePod("pool-a", "127.0.0.41"))
+			gw.OnFunction(testFunction("reuse"))
+			if rec := do(gw.handler, http.MethodGet, "/invoke/reuse", "", nil); rec.Code != http.StatusOK {
+				t.Fatalf("cold call %d", rec.Code)
+			}
+			f := gw.entry(key("reuse"), false)
+			listed := testFunction("reuse")
+			listed.Status.PoolPods = []faasv1.PoolPod{{Name: "pool-a", PodIP: "127.0.0.41", Ready: true, SpecHash: f.info.Load().Spec.Hash}}
+			gw.OnFunction(listed)
+			setPool(gw)
+			next := testFunction("reuse")
+			if how == "removed by the autoscaler" {
+				if err := (zeroer{gw.Gateway}).RemovePoolPods(context.Background(), key("reuse"), 1); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				next.Spec.Code, next.Generation = "def handle(req):\n    return 'v2'\n", 2
+				changed := next.DeepCopy()
+				changed.Status.PoolPods = listed.Status.PoolPods
+				gw.OnFunction(changed)
+			}
+			// The operator saw the pod go; later a Deployment pod gets its IP.
+			gw.OnFunction(next)
+			gw.OnEndpointSlice(slice("reuse", true, "127.0.0.41"), false)
+			eventually(t, "the address in rotation again", func() bool { return len(f.tracker.Ready()) == 1 })
+		})
 	}
 }

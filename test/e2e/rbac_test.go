@@ -447,3 +447,52 @@ func createPoolFunction(t *testing.T, ns, name string) *faasv1.Function {
 	}
 	return fn
 }
+
+// TestStatusWritesAreTheOperatorsOnly: the gateway acts on the pool pods
+// that Function and RuntimePool statuses list, so a user whose Role grants
+// those status subresources (as "faas.example.com: *" does) is still
+// denied by config/operator/status-policy.yaml; an address that is not an
+// IP is refused by the schema whoever writes it.
+func TestStatusWritesAreTheOperatorsOnly(t *testing.T) {
+	ctx := context.Background()
+	kubectl(t, "apply", "--server-side", "--force-conflicts", "-k", filepath.Join(repoRoot, "config", "operator"))
+	ns := newNamespace(t, "status-policy")
+	const user = "e2e-namespace-admin"
+	kubectl(t, "create", "role", "faas-all", "-n", ns, "--verb=*", "--resource=functions.faas.example.com,functions.faas.example.com/status,runtimepools.faas.example.com,runtimepools.faas.example.com/status")
+	kubectl(t, "create", "rolebinding", "faas-all", "-n", ns, "--role=faas-all", "--user="+user)
+	cfg := rest.CopyConfig(restCfg)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+	as, err := client.New(cfg, client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := createPoolFunction(t, ns, "victim")
+	rp := &faasv1.RuntimePool{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pool"}, Spec: faasv1.RuntimePoolSpec{Size: ptr.To[int32](0)}}
+	if err := as.Create(ctx, rp); err != nil {
+		t.Fatalf("the namespace admin creates a RuntimePool: %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		obj   client.Object
+		patch string
+	}{
+		{"functions/status", fn, `{"status":{"poolPods":[{"name":"pool-python-aaaaa","podIP":"10.66.0.1","ready":true}]}}`},
+		{"runtimepools/status", rp, `{"status":{"idlePods":[{"name":"pool-python-aaaaa","podIP":"10.66.0.1","ready":true}]}}`},
+	} {
+		err := as.Status().Patch(ctx, tc.obj, client.RawPatch(types.MergePatchType, []byte(tc.patch)))
+		if err == nil || !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "only the faas-operator") {
+			t.Errorf("a namespace admin wrote %s: %v", tc.name, err)
+		}
+	}
+	// Even a cluster admin cannot list a host name as a pod's address.
+	bad := `{"status":{"idlePods":[{"name":"p","podIP":"attacker.example.com","ready":true}]}}`
+	if err := k8s.Status().Patch(ctx, rp, client.RawPatch(types.MergePatchType, []byte(bad))); err == nil || !strings.Contains(err.Error(), "podIP must be an IP address") {
+		t.Errorf("a host name as podIP: %v", err)
+	}
+	// A pool's runtime cannot change under its pods.
+	patch := client.MergeFrom(rp.DeepCopy())
+	rp.Spec.Runtime = faasv1.RuntimeNodeJS
+	if err := as.Patch(ctx, rp, patch); err == nil || !strings.Contains(err.Error(), "runtime is immutable") {
+		t.Errorf("changed a pool's runtime: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"hash/fnv"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -55,9 +56,16 @@ type View struct {
 	specialized map[types.NamespacedName]map[string]specializedPod
 	// forgotten are pods taken out of a function, by namespace/name: a
 	// status written before their deletion does not bring them back. They
-	// are dropped once the function's status no longer lists them;
-	// guarded by mu.
-	forgotten map[string]types.NamespacedName
+	// end (Ended is reported, so their address is free again) once the
+	// function's status no longer lists them, or pendingTTL after they were
+	// forgotten if it never did; guarded by mu.
+	forgotten map[string]forgottenPod
+}
+
+type forgottenPod struct {
+	Pod
+	fn types.NamespacedName
+	at time.Time
 }
 
 type specializedPod struct {
@@ -76,7 +84,7 @@ func NewView(pendingTTL time.Duration) *View {
 		listed:      map[types.NamespacedName]map[string]Pod{},
 		taken:       map[string]bool{},
 		specialized: map[types.NamespacedName]map[string]specializedPod{},
-		forgotten:   map[string]types.NamespacedName{},
+		forgotten:   map[string]forgottenPod{},
 	}
 }
 
@@ -85,7 +93,7 @@ func NewView(pendingTTL time.Duration) *View {
 func (v *View) SetIdle(pool types.NamespacedName, runtime faasv1.Runtime, pods []faasv1.PoolPod) []Pod {
 	now := map[string]Pod{}
 	for _, p := range pods {
-		if p.Ready && p.PodIP != "" {
+		if p.Ready && validIP(p.PodIP) {
 			now[p.Name] = Pod{Namespace: pool.Namespace, Name: p.Name, IP: p.PodIP, Runtime: runtime, Pool: pool.Name}
 		}
 	}
@@ -130,10 +138,11 @@ func (v *View) idleOf(namespace string, runtime faasv1.Runtime) map[string]Pod {
 	return byRuntime[runtime]
 }
 
-// SetSpecialized records the pool pods a Function's status lists (nil: the
-// function is gone) and says which of them started or stopped serving it.
-// Pods this replica claimed and the status does not list yet stay the
-// function's for pendingTTL after their claim.
+// SetSpecialized records the pool pods a Function's status lists and says
+// which of them started or stopped serving it. Pods this replica claimed
+// and the status does not list yet stay the function's for pendingTTL
+// after their hand-over. A listed pod leaves the idle set at once, in
+// case its pool's status still lists it.
 func (v *View) SetSpecialized(fn types.NamespacedName, pods []faasv1.PoolPod, now time.Time) []Observation {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -144,11 +153,15 @@ func (v *View) SetSpecialized(fn types.NamespacedName, pods []faasv1.PoolPod, no
 	for _, lp := range pods {
 		id := fn.Namespace + "/" + lp.Name
 		listed[id] = true
+		v.leaveIdle(fn.Namespace, lp.Name)
 		if _, ok := v.forgotten[id]; ok {
 			continue
 		}
-		p := specializedPod{Pod: Pod{Namespace: fn.Namespace, Name: lp.Name, IP: lp.PodIP, SpecHash: lp.SpecHash},
-			ready: lp.Ready && lp.PodIP != ""}
+		ip := lp.PodIP
+		if !validIP(ip) {
+			ip = ""
+		}
+		p := specializedPod{Pod: Pod{Namespace: fn.Namespace, Name: lp.Name, IP: ip, SpecHash: lp.SpecHash}, ready: lp.Ready && ip != ""}
 		old, known := prev[lp.Name]
 		if known && old.IP != "" && old.IP != p.IP {
 			out = append(out, Observation{Pod: old.Pod, Function: fn, Ended: true})
@@ -163,15 +176,16 @@ func (v *View) SetSpecialized(fn types.NamespacedName, pods []faasv1.PoolPod, no
 		if _, ok := next[name]; ok {
 			continue
 		}
-		if !old.claimedAt.IsZero() && now.Sub(old.claimedAt) < v.pendingTTL && !listed[fn.Namespace+"/"+name] {
+		if old.pending(now, v.pendingTTL) && !listed[fn.Namespace+"/"+name] {
 			next[name] = old
 			continue
 		}
 		out = append(out, Observation{Pod: old.Pod, Function: fn, Ended: true})
 	}
-	for id, of := range v.forgotten {
-		if of == fn && !listed[id] {
+	for id, f := range v.forgotten {
+		if f.fn == fn && !listed[id] {
 			delete(v.forgotten, id)
+			out = append(out, Observation{Pod: f.Pod, Function: fn, Ended: true})
 		}
 	}
 	if len(next) == 0 {
@@ -180,6 +194,71 @@ func (v *View) SetSpecialized(fn types.NamespacedName, pods []faasv1.PoolPod, no
 		v.specialized[fn] = next
 	}
 	return out
+}
+
+// pending: p is a claim of this replica that no status listed yet, made
+// less than ttl ago.
+func (p specializedPod) pending(now time.Time, ttl time.Duration) bool {
+	return !p.claimedAt.IsZero() && now.Sub(p.claimedAt) < ttl
+}
+
+// leaveIdle takes a pod another replica specialized out of the idle set,
+// until its pool no longer lists it; v.mu is held.
+func (v *View) leaveIdle(namespace, name string) {
+	for pool, pods := range v.listed {
+		if p, ok := pods[name]; ok && pool.Namespace == namespace {
+			delete(v.idle[namespace][p.Runtime], name)
+			v.taken[namespace+"/"+name] = true
+		}
+	}
+}
+
+// DeleteFunction drops everything of a deleted function: its pods go with
+// it (the garbage collector deletes them).
+func (v *View) DeleteFunction(fn types.NamespacedName) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.specialized, fn)
+	for id, f := range v.forgotten {
+		if f.fn == fn {
+			delete(v.forgotten, id)
+		}
+	}
+}
+
+// Sweep ends the claims no status listed within pendingTTL of their
+// hand-over and the forgotten pods no status dropped within pendingTTL,
+// for functions whose status has not changed since: without it, a pod that
+// died before being listed would count for its function forever.
+func (v *View) Sweep(now time.Time) []Observation {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []Observation
+	for fn, pods := range v.specialized {
+		for name, p := range pods {
+			if !p.claimedAt.IsZero() && !p.pending(now, v.pendingTTL) {
+				delete(pods, name)
+				out = append(out, Observation{Pod: p.Pod, Function: fn, Ended: true})
+			}
+		}
+		if len(pods) == 0 {
+			delete(v.specialized, fn)
+		}
+	}
+	for id, f := range v.forgotten {
+		if now.Sub(f.at) >= v.pendingTTL {
+			delete(v.forgotten, id)
+			out = append(out, Observation{Pod: f.Pod, Function: f.fn, Ended: true})
+		}
+	}
+	return out
+}
+
+// validIP: s is an IP address (statuses are API input: a host name would
+// make the gateway resolve and dial whatever it names).
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }
 
 // Take removes and returns the idle pod of runtime in namespace that fn
@@ -231,16 +310,48 @@ func (v *View) Claimed(fn types.NamespacedName, p Pod, now time.Time) {
 	v.specialized[fn][p.Name] = specializedPod{Pod: p, ready: true, claimedAt: now}
 }
 
-// Forget drops a specialized pod of fn from the view, for good.
-func (v *View) Forget(fn types.NamespacedName, name string) {
+// HandedOver restarts the wait for the function's status to list a claimed
+// pod: the hand-over itself may have taken a while.
+func (v *View) HandedOver(fn types.NamespacedName, name string, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	id := fn.Namespace + "/" + name
-	v.forgotten[id] = fn
+	if p, ok := v.specialized[fn][name]; ok && !p.claimedAt.IsZero() {
+		p.claimedAt = now
+		v.specialized[fn][name] = p
+	}
+}
+
+// Forget takes a specialized pod of fn out of the view while it is deleted:
+// statuses that still list it do not bring it back.
+func (v *View) Forget(fn types.NamespacedName, name string, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	p, ok := v.specialized[fn][name]
+	if !ok {
+		return
+	}
+	v.forgotten[fn.Namespace+"/"+name] = forgottenPod{Pod: p.Pod, fn: fn, at: now}
 	delete(v.specialized[fn], name)
 	if len(v.specialized[fn]) == 0 {
 		delete(v.specialized, fn)
 	}
+}
+
+// Unforget puts back a pod whose deletion failed: it counts for its
+// function again, so the deletion is tried again.
+func (v *View) Unforget(fn types.NamespacedName, name string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	id := fn.Namespace + "/" + name
+	f, ok := v.forgotten[id]
+	if !ok || f.fn != fn {
+		return
+	}
+	delete(v.forgotten, id)
+	if v.specialized[fn] == nil {
+		v.specialized[fn] = map[string]specializedPod{}
+	}
+	v.specialized[fn][name] = specializedPod{Pod: f.Pod}
 }
 
 // SpecializedOf returns the pool pods serving fn.

@@ -134,12 +134,12 @@ func TestSetSpecialized(t *testing.T) {
 		want  []string // observations of the last step
 		count int
 	}{
-		{"a ready pod serves", [][]faasv1.PoolPod{{ready("p", "1")}}, []string{"serving:p@1"}, 1},
-		{"a starting pod does not yet", [][]faasv1.PoolPod{{starting("p", "1")}}, nil, 1},
-		{"it serves once ready", [][]faasv1.PoolPod{{starting("p", "1")}, {ready("p", "1")}}, []string{"serving:p@1"}, 1},
-		{"listing again says nothing", [][]faasv1.PoolPod{{ready("p", "1")}, {ready("p", "1")}}, nil, 1},
-		{"a pod no longer listed ended", [][]faasv1.PoolPod{{ready("p", "1")}, nil}, []string{"ended:p@1"}, 0},
-		{"a new address ends the old one", [][]faasv1.PoolPod{{ready("p", "1")}, {ready("p", "2")}}, []string{"ended:p@1", "serving:p@2"}, 1},
+		{"a ready pod serves", [][]faasv1.PoolPod{{ready("p", "10.0.0.1")}}, []string{"serving:p@10.0.0.1"}, 1},
+		{"a starting pod does not yet", [][]faasv1.PoolPod{{starting("p", "10.0.0.1")}}, nil, 1},
+		{"it serves once ready", [][]faasv1.PoolPod{{starting("p", "10.0.0.1")}, {ready("p", "10.0.0.1")}}, []string{"serving:p@10.0.0.1"}, 1},
+		{"listing again says nothing", [][]faasv1.PoolPod{{ready("p", "10.0.0.1")}, {ready("p", "10.0.0.1")}}, nil, 1},
+		{"a pod no longer listed ended", [][]faasv1.PoolPod{{ready("p", "10.0.0.1")}, nil}, []string{"ended:p@10.0.0.1"}, 0},
+		{"a new address ends the old one", [][]faasv1.PoolPod{{ready("p", "10.0.0.1")}, {ready("p", "10.0.0.2")}}, []string{"ended:p@10.0.0.1", "serving:p@10.0.0.2"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := NewView(time.Minute)
@@ -159,37 +159,117 @@ func TestSetSpecialized(t *testing.T) {
 
 func TestAClaimedPodStaysItsFunctionsUntilTheStatusCatchesUp(t *testing.T) {
 	v := NewView(time.Minute)
-	v.Claimed(fnF, Pod{Namespace: "ns", Name: "p", IP: "1", SpecHash: "h"}, t0)
+	v.Claimed(fnF, Pod{Namespace: "ns", Name: "p", IP: "10.0.0.1", SpecHash: "h"}, t0)
 	// A status written before the hand-over does not list it yet.
 	if got := v.SetSpecialized(fnF, nil, t0.Add(time.Second)); len(got) != 0 || len(v.SpecializedOf(fnF)) != 1 {
 		t.Fatalf("the claimed pod was dropped early: %v", kinds(got))
 	}
-	v.SetSpecialized(fnF, []faasv1.PoolPod{{Name: "p", PodIP: "1", Ready: true}}, t0.Add(2*time.Second))
+	v.SetSpecialized(fnF, []faasv1.PoolPod{{Name: "p", PodIP: "10.0.0.1", Ready: true}}, t0.Add(2*time.Second))
 	// Listed once, it ends when the status drops it, whatever its age.
-	if got := v.SetSpecialized(fnF, nil, t0.Add(3*time.Second)); !slices.Equal(kinds(got), []string{"ended:p@1"}) {
+	if got := v.SetSpecialized(fnF, nil, t0.Add(3*time.Second)); !slices.Equal(kinds(got), []string{"ended:p@10.0.0.1"}) {
 		t.Errorf("observed %v once the status dropped it", kinds(got))
 	}
 }
 
 func TestAClaimedPodNeverListedEndsAfterTheTTL(t *testing.T) {
 	v := NewView(time.Minute)
-	v.Claimed(fnF, Pod{Namespace: "ns", Name: "p", IP: "1"}, t0)
-	if got := v.SetSpecialized(fnF, nil, t0.Add(2*time.Minute)); !slices.Equal(kinds(got), []string{"ended:p@1"}) {
+	v.Claimed(fnF, Pod{Namespace: "ns", Name: "p", IP: "10.0.0.1"}, t0)
+	if got := v.SetSpecialized(fnF, nil, t0.Add(2*time.Minute)); !slices.Equal(kinds(got), []string{"ended:p@10.0.0.1"}) {
 		t.Errorf("observed %v after the TTL", kinds(got))
 	}
 }
 
-func TestAForgottenPodDoesNotComeBackFromAnOlderStatus(t *testing.T) {
+func TestAForgottenPodDoesNotComeBackFromAnOlderStatusAndEndsWhenDropped(t *testing.T) {
 	v := NewView(time.Minute)
-	p := faasv1.PoolPod{Name: "p", PodIP: "1", Ready: true}
+	p := faasv1.PoolPod{Name: "p", PodIP: "10.0.0.1", Ready: true}
 	v.SetSpecialized(fnF, []faasv1.PoolPod{p}, t0)
-	v.Forget(fnF, "p")
+	v.Forget(fnF, "p", t0)
 	if got := v.SetSpecialized(fnF, []faasv1.PoolPod{p}, t0); len(got) != 0 || len(v.SpecializedOf(fnF)) != 0 {
 		t.Fatalf("a forgotten pod came back: %v", kinds(got))
 	}
-	v.SetSpecialized(fnF, nil, t0)
-	// Once the status dropped it, the name is free again.
-	if got := v.SetSpecialized(fnF, []faasv1.PoolPod{p}, t0); !slices.Equal(kinds(got), []string{"serving:p@1"}) {
+	// Dropped by the status, it ends: its address is free for a new pod.
+	if got := v.SetSpecialized(fnF, nil, t0); !slices.Equal(kinds(got), []string{"ended:p@10.0.0.1"}) {
+		t.Fatalf("observed %v when the status dropped a forgotten pod", kinds(got))
+	}
+	if got := v.SetSpecialized(fnF, []faasv1.PoolPod{p}, t0); !slices.Equal(kinds(got), []string{"serving:p@10.0.0.1"}) {
 		t.Errorf("observed %v for a pod listed anew", kinds(got))
+	}
+}
+
+func TestAPodWhoseDeletionFailedCountsAgain(t *testing.T) {
+	v := NewView(time.Minute)
+	p := faasv1.PoolPod{Name: "p", PodIP: "10.0.0.1", Ready: true}
+	v.SetSpecialized(fnF, []faasv1.PoolPod{p}, t0)
+	v.Forget(fnF, "p", t0)
+	v.Unforget(fnF, "p")
+	if n := len(v.SpecializedOf(fnF)); n != 1 {
+		t.Errorf("%d specialized after a failed deletion, want 1", n)
+	}
+}
+
+func TestDeleteFunctionDropsPendingClaims(t *testing.T) {
+	v := NewView(time.Minute)
+	v.Claimed(fnF, Pod{Namespace: "ns", Name: "p", IP: "10.0.0.1"}, t0)
+	v.Claimed(fnF, Pod{Namespace: "ns", Name: "q", IP: "10.0.0.2"}, t0)
+	v.Forget(fnF, "q", t0)
+	v.DeleteFunction(fnF)
+	if n := len(v.SpecializedOf(fnF)); n != 0 {
+		t.Errorf("%d pods of a deleted function", n)
+	}
+	if got := v.Sweep(t0.Add(time.Hour)); len(got) != 0 {
+		t.Errorf("a deleted function's pods ended later: %v", kinds(got))
+	}
+}
+
+func TestSweepEndsClaimsAndForgottenPodsNoStatusConfirmed(t *testing.T) {
+	v := NewView(time.Minute)
+	v.Claimed(fnF, Pod{Namespace: "ns", Name: "p", IP: "10.0.0.1"}, t0)
+	v.Claimed(fnF, Pod{Namespace: "ns", Name: "q", IP: "10.0.0.2"}, t0)
+	v.Forget(fnF, "q", t0)
+	if got := v.Sweep(t0.Add(30 * time.Second)); len(got) != 0 {
+		t.Fatalf("swept early: %v", kinds(got))
+	}
+	// The hand-over took a while: the wait starts again from it.
+	v.HandedOver(fnF, "p", t0.Add(50*time.Second))
+	if got := v.Sweep(t0.Add(70 * time.Second)); !slices.Equal(kinds(got), []string{"ended:q@10.0.0.2"}) {
+		t.Fatalf("swept %v at 70 s, want only the forgotten pod", kinds(got))
+	}
+	if got := v.Sweep(t0.Add(2 * time.Minute)); !slices.Equal(kinds(got), []string{"ended:p@10.0.0.1"}) {
+		t.Errorf("swept %v after the TTL", kinds(got))
+	}
+	if n := len(v.SpecializedOf(fnF)); n != 0 {
+		t.Errorf("%d pods left", n)
+	}
+}
+
+func TestAPodAFunctionListsLeavesTheIdleSet(t *testing.T) {
+	v := NewView(time.Minute)
+	v.SetIdle(poolA, faasv1.RuntimePython, listed("p1", "p2"))
+	// Another replica handed p1 over; its pool's status still lists it.
+	v.SetSpecialized(fnF, []faasv1.PoolPod{{Name: "p1", PodIP: "10.0.0.1", Ready: true}}, t0)
+	if got := names(v.IdlePods()); !slices.Equal(got, []string{"p2"}) {
+		t.Errorf("idle %v, want [p2]", got)
+	}
+	if got := v.SetIdle(poolA, faasv1.RuntimePython, listed("p1", "p2")); len(got) != 0 {
+		t.Errorf("claimable again: %v", names(got))
+	}
+}
+
+func TestStatusAddressesMustBeIPs(t *testing.T) {
+	v := NewView(time.Minute)
+	bad := []faasv1.PoolPod{
+		{Name: "host", PodIP: "attacker.example.com", Ready: true},
+		{Name: "port", PodIP: "10.0.0.1:22", Ready: true},
+		{Name: "empty", Ready: true},
+	}
+	if got := v.SetIdle(poolA, faasv1.RuntimePython, bad); len(got) != 0 {
+		t.Errorf("claimable with a bad address: %v", names(got))
+	}
+	if got := v.SetSpecialized(fnF, bad, t0); len(got) != 0 {
+		t.Errorf("serving with a bad address: %v", kinds(got))
+	}
+	v6 := []faasv1.PoolPod{{Name: "v6", PodIP: "fd00::1", Ready: true}}
+	if got := v.SetIdle(poolA, faasv1.RuntimePython, v6); len(got) != 1 {
+		t.Errorf("an IPv6 pod is not claimable")
 	}
 }
