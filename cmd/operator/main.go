@@ -39,6 +39,11 @@ func main() {
 	f.StringVar(&cfg.SystemNamespace, "system-namespace", "faas-system", "the platform's namespace, home of the gateway and the pool key Secret")
 	f.StringSliceVar(&cfg.APIServerCIDRs, "api-server-cidr", nil,
 		"further API server addresses (IP or CIDR, repeatable) that function pods may not reach, e.g. a managed cluster's public endpoint; the kubernetes Service and its endpoints are found by the operator")
+	f.Float32Var(&cfg.QPS, "kube-api-qps", operator.DefaultQPS, "requests per second to the API server, sustained")
+	f.IntVar(&cfg.Burst, "kube-api-burst", operator.DefaultBurst, "requests to the API server in a burst above --kube-api-qps")
+	f.IntVar(&cfg.FunctionConcurrency, "function-concurrency", operator.DefaultFunctionConcurrency, "Functions reconciled at once")
+	f.IntVar(&cfg.PoolConcurrency, "runtimepool-concurrency", operator.DefaultPoolConcurrency, "RuntimePools reconciled at once")
+	f.StringVar(&cfg.PprofAddr, "pprof-bind-address", "0", "net/http/pprof address, e.g. 127.0.0.1:6060; 0 turns it off")
 	f.BoolVar(&devLog, "dev-log", true, "human-readable logs instead of JSON")
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)

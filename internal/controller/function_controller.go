@@ -233,10 +233,13 @@ func (r *FunctionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	})
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&faasv1.Function{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Owns(&corev1.ConfigMap{}, ownedChanged).
-		Owns(&corev1.Service{}, ownedChanged).
+		// The reconciler reads only Deployments (and pods) back: the cache
+		// keeps the metadata of the other objects, enough for their events,
+		// not their code, ports or policy rules.
+		Owns(&corev1.ConfigMap{}, builder.OnlyMetadata, ownedChanged).
+		Owns(&corev1.Service{}, builder.OnlyMetadata, ownedChanged).
 		Owns(&appsv1.Deployment{}, deploymentChanged).
-		Owns(&networkingv1.NetworkPolicy{}, ownedChanged).
+		Owns(&networkingv1.NetworkPolicy{}, builder.OnlyMetadata, ownedChanged).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToFunction))
 	for _, src := range r.Network.sources(r.allFunctions) {
 		b = b.WatchesRawSource(src)

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -209,7 +210,8 @@ func (r *RuntimePoolReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&faasv1.RuntimePool{}).
 		Owns(&corev1.Pod{}).
-		Owns(&networkingv1.NetworkPolicy{})
+		// Metadata only, as the Function controller's: one cache of them.
+		Owns(&networkingv1.NetworkPolicy{}, builder.OnlyMetadata)
 	for _, src := range r.Network.sources(r.allPools) {
 		b = b.WatchesRawSource(src)
 	}

@@ -39,7 +39,30 @@ type Config struct {
 	// kubernetes Service and its endpoints), e.g. a managed cluster's
 	// public endpoint.
 	APIServerCIDRs []string
+	// QPS and Burst bound the operator's requests to the API server, per
+	// resource type (controller-runtime keeps one rate limiter per
+	// resource's REST client). client-go's defaults, 5 and 10 (20 and 30
+	// through controller-runtime's kubeconfig loading), capped a burst of
+	// new Functions, which cost five requests each: four applies and a
+	// status patch.
+	QPS   float32
+	Burst int
+	// FunctionConcurrency and PoolConcurrency are how many Functions and
+	// RuntimePools are reconciled at once (different objects; one object
+	// is never reconciled twice at a time).
+	FunctionConcurrency int
+	PoolConcurrency     int
+	// PprofAddr serves net/http/pprof; "0" (the default) turns it off.
+	PprofAddr string
 }
+
+// Defaults of the API client's rate limit and of the reconcile workers.
+const (
+	DefaultQPS                 = 50
+	DefaultBurst               = 100
+	DefaultFunctionConcurrency = 16
+	DefaultPoolConcurrency     = 1
+)
 
 // APIServerPrefixes returns APIServerCIDRs parsed; a bare IP is a /32 or
 // /128.
@@ -74,6 +97,12 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.APIServerPrefixes(); err != nil {
 		return err
+	}
+	if c.QPS <= 0 || c.Burst < 1 {
+		return fmt.Errorf("--kube-api-qps must be > 0 and --kube-api-burst ≥ 1, not %g and %d", c.QPS, c.Burst)
+	}
+	if c.FunctionConcurrency < 1 || c.PoolConcurrency < 1 {
+		return fmt.Errorf("--function-concurrency and --runtimepool-concurrency must be ≥ 1, not %d and %d", c.FunctionConcurrency, c.PoolConcurrency)
 	}
 	return nil
 }

@@ -3,16 +3,20 @@ package operator
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -32,6 +36,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	restCfg.QPS, restCfg.Burst = cfg.QPS, cfg.Burst
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return fmt.Errorf("register Kubernetes types: %w", err)
@@ -41,10 +46,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:                  scheme,
-		Cache:                   cacheOptions(cfg.Namespace),
-		Metrics:                 metricsserver.Options{BindAddress: cfg.MetricsAddr},
-		HealthProbeBindAddress:  cfg.ProbeAddr,
+		Scheme:                 scheme,
+		Cache:                  cacheOptions(cfg.Namespace),
+		Metrics:                metricsserver.Options{BindAddress: cfg.MetricsAddr},
+		HealthProbeBindAddress: cfg.ProbeAddr,
+		PprofBindAddress:       cfg.PprofAddr,
+		Controller: config.Controller{GroupKindConcurrency: map[string]int{
+			schema.GroupKind{Group: faasv1.GroupVersion.Group, Kind: "Function"}.String():    cfg.FunctionConcurrency,
+			schema.GroupKind{Group: faasv1.GroupVersion.Group, Kind: "RuntimePool"}.String(): cfg.PoolConcurrency,
+		}},
 		LeaderElection:          cfg.LeaderElect,
 		LeaderElectionID:        "faas-operator.faas.example.com",
 		LeaderElectionNamespace: cfg.LeaderElectionNamespace,
@@ -98,6 +108,7 @@ func Run(ctx context.Context, cfg Config) error {
 func cacheOptions(namespace string) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{resources.ManagedByLabel: resources.ManagedBy})
 	opts := cache.Options{
+		DefaultTransform: trimForCache,
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}:           {Label: managed},
 			&corev1.Service{}:             {Label: managed},
@@ -117,4 +128,29 @@ func orAll(ns string) string {
 		return "<all>"
 	}
 	return ns
+}
+
+// lastAppliedAnnotation is where client-side kubectl apply keeps a copy of
+// the whole object: for a Function, its code a second time.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// trimForCache drops what the operator never reads from every cached
+// object before it is stored: managedFields (server-side apply's
+// bookkeeping, often larger than the spec) and kubectl's last-applied copy.
+// Writes are server-side applies and status patches built from scratch, so
+// nothing written back misses them.
+func trimForCache(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		return in, nil // not an object, e.g. a tombstone: keep as is
+	}
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	if a := obj.GetAnnotations(); a[lastAppliedAnnotation] != "" {
+		a = maps.Clone(a)
+		delete(a, lastAppliedAnnotation)
+		obj.SetAnnotations(a)
+	}
+	return in, nil
 }
