@@ -8,7 +8,6 @@ is for the kubelet's probes and the gateway.
 
 import json
 import logging
-import threading
 
 from . import contract
 from . import runnerapi as api
@@ -60,16 +59,14 @@ class Admin:
             return
         loop = runner.loop
 
-        def load():
-            try:
-                handler = specializer.load(spec)
-            except SpecializeError as err:
+        def outcome(handler, err):  # on the loader thread
+            if err is not None:
                 loop.call_soon_threadsafe(self._failed, err, reply)
             else:
                 loop.call_soon_threadsafe(self._loaded, spec, handler, reply)
 
         # The user's code runs at import: off the loop, which keeps serving.
-        threading.Thread(target=load, name="specialize", daemon=True).start()
+        specializer.submit(spec, outcome)
 
     def _loaded(self, spec, handler, reply):
         runner = self._runner

@@ -7,6 +7,7 @@ calls in flight finish (up to their timeout plus a grace period), then
 closes the admin port and reports the exit code.
 """
 
+import gc
 import logging
 
 from . import runnerapi as api
@@ -39,6 +40,15 @@ class Runner:
         """Binds both ports (port 0 picks a free one: see .call_port)."""
         await self.call_listener.start(self.config.host, self.config.port)
         await self.admin_listener.start(self.config.host, self.config.admin_port)
+        # What exists now lives as long as the process: the runner's
+        # modules, and in deployment mode the function's. Frozen, the
+        # collector never walks it again (profile, 100 KiB of code
+        # specialized: two generation-1 collections walked the ~20,000
+        # startup objects for 3.3-6 ms of the compile; 0.5 ms frozen).
+        gc.collect()
+        gc.freeze()
+        if self.specializer is not None:
+            self.specializer.start()
 
     @property
     def call_port(self):
@@ -83,6 +93,8 @@ class Runner:
         self.call_listener.close()
         self.admin_listener.close()
         self.calls.close()
+        if self.specializer is not None:
+            self.specializer.close()
         self._stopped.set_result(self.exit_code)
 
     def write_termination_message(self, message):

@@ -64,6 +64,24 @@ class PoolModeTest(RunnerTestCase):
         self.assertEqual(set(stats), {"calls", "inFlight", "idleSeconds", "specializeMicros"})
         self.assertEqual(self.call("GET", api.READY_PATH, admin=True)[0], 200)
 
+    @mock.patch.dict(os.environ, {}, clear=False)
+    def test_the_code_loads_on_a_thread_started_with_the_pod(self):
+        # A thread started in the specialization held the loop in
+        # Thread.start() until the new thread let go of the GIL, that is
+        # until it had compiled the code: the loader waits from the start.
+        self.assertIn("specialize", [t.name for t in threading.enumerate()])
+        started = []
+        real_start = threading.Thread.start
+
+        def start(thread):
+            started.append(thread.name)
+            real_start(thread)
+
+        with mock.patch.object(threading.Thread, "start", start):
+            self.assertEqual(self.specialize(spec())[0], 200)
+        self.assertEqual(started, [])
+        self.assertEqual(self.call("GET", "/x"), (200, b"specialized /x"))
+
     def test_specialize_is_not_reachable_on_the_call_port(self):
         self.assertEqual(self.call("POST", api.SPECIALIZE_PATH, spec(), TOKEN)[0], 503)  # a call, no code yet
         self.assertEqual(self.specialize(spec())[0], 200)
