@@ -5,9 +5,14 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -20,6 +25,7 @@ import (
 func main() {
 	cfg := gateway.Config{RunnerPort: runnerapi.CallPort, RunnerAdminPort: runnerapi.AdminPort}
 	var devLog bool
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:          "gateway",
 		Short:        "Route /invoke/<name> to function pods; scale functions from zero, to their demand and back",
@@ -28,6 +34,9 @@ func main() {
 			logger := zap.New(zap.UseDevMode(devLog))
 			ctrl.SetLogger(logger)
 			ctx := log.IntoContext(ctrl.SetupSignalHandler(), logger)
+			if pprofAddr != "" {
+				go servePprof(ctx, pprofAddr, logger)
+			}
 			return gateway.Run(ctx, cfg)
 		},
 	}
@@ -80,7 +89,26 @@ func main() {
 	f.DurationVar(&cfg.DrainDelay, "drain-delay", 3*time.Second, "how long a stopping gateway keeps accepting calls, closing their connections")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 905*time.Second, "how long a stopping gateway waits for held and in-flight calls (the API's longest call timeout, 900 s, plus the deadline grace)")
 	f.BoolVar(&devLog, "dev-log", true, "human-readable logs instead of JSON")
+	f.StringVar(&pprofAddr, "pprof-listen", "", "serve Go's profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (default: off)")
 	if err := cmd.Execute(); err != nil {
 		os.Exit(1)
+	}
+}
+
+// servePprof serves Go's profiles until ctx ends: what the gateway spends
+// its CPU and memory on, under real load. Off unless --pprof-listen is set;
+// it is a debugging port, never the public or the admin one.
+func servePprof(ctx context.Context, addr string, log logr.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error(err, "Profiles not served", "address", addr)
 	}
 }

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -50,7 +52,18 @@ type Call struct {
 	Cold string
 	// Err is the forwarding error, if any.
 	Err error
+
+	// rec is the call's ResponseWriter as the middlewares after metrics see
+	// it; it lives in the Call so that a call allocates one object, not two.
+	rec statusRecorder
+	// trace tells the transport's attempts apart: wrote is set once any
+	// attempt of the call has written its headers to a pod (see
+	// retryTransport). Both live in the Call for the same reason as rec.
+	trace httptrace.ClientTrace
+	wrote atomic.Bool
 }
+
+func (c *Call) wroteHeaders() { c.wrote.Store(true) }
 
 type callKey struct{}
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/http/httputil"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -43,9 +42,15 @@ var _ http.Handler = (*forwardMW)(nil)
 func NewForward(transport http.RoundTripper, cfg ForwardConfig, log logr.Logger) http.Handler {
 	h := &forwardMW{cfg: cfg, log: log}
 	h.proxy = &httputil.ReverseProxy{
-		Rewrite:       rewrite,
-		Transport:     &retryTransport{base: transport, cfg: cfg},
-		FlushInterval: -1,
+		Rewrite:   rewrite,
+		Transport: &retryTransport{base: transport, cfg: cfg},
+		// An answer of unknown length (chunked, a stream) or an event
+		// stream is flushed at each write anyway (ReverseProxy overrides
+		// this interval for them). A runner sends Content-Length only for a
+		// body it has whole, so buffering those answers costs no latency,
+		// and saves a timer, a goroutine and one or two writes a call: -1
+		// flushed the headers on their own from a timer, then the body.
+		FlushInterval: 0,
 		BufferPool:    newBufferPool(),
 		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
 			CallOf(r).Err = err
@@ -70,13 +75,16 @@ func rewrite(pr *httputil.ProxyRequest) {
 
 func (h *forwardMW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := CallOf(r)
-	timeout := c.Target.CallTimeout()
-	deadline := time.Now().Add(timeout + h.cfg.DeadlineGrace)
+	deadline := time.Now().Add(c.Target.CallTimeout() + h.cfg.DeadlineGrace)
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(deadline)
 	_ = rc.SetReadDeadline(deadline)
-	ctx, cancel := context.WithTimeout(r.Context(), timeout+h.cfg.DeadlineGrace)
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
 	defer cancel()
+	// The trace is the call's, set here once rather than by retryTransport
+	// on a clone of the request for every call.
+	c.trace.WroteHeaders = c.wroteHeaders
+	ctx = httptrace.WithClientTrace(ctx, &c.trace)
 	h.proxy.ServeHTTP(w, r.WithContext(ctx))
 	if c.Err == nil {
 		return
@@ -127,37 +135,33 @@ type retryTransport struct {
 	cfg  ForwardConfig
 }
 
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	c := CallOf(req)
-	out := req
+// RoundTrip changes out in place instead of cloning it again: out is the
+// ReverseProxy's own copy of the call's request, made for this RoundTrip
+// and used by nothing else while it runs. The WroteHeaders hook is the
+// call's trace, set by forwardMW.
+func (t *retryTransport) RoundTrip(out *http.Request) (*http.Response, error) {
+	c := CallOf(out)
 	var body *onceBody
-	if req.Body != nil && req.Body != http.NoBody {
-		body = &onceBody{rc: req.Body}
-		out = req.Clone(req.Context())
+	if out.Body != nil && out.Body != http.NoBody {
+		body = &onceBody{rc: out.Body}
 		out.Body = body
-	} else {
-		out = req.Clone(req.Context())
 	}
 	// With GetBody set, net/http retries a reused connection closed before
 	// the request was written; it calls GetBody only if the body was read,
 	// and then it must not be sent again.
-	out.GetBody = func() (io.ReadCloser, error) { return nil, errBodySent }
-	var wrote atomic.Bool
-	out = out.WithContext(httptrace.WithClientTrace(out.Context(), &httptrace.ClientTrace{
-		WroteHeaders: func() { wrote.Store(true) },
-	}))
+	out.GetBody = bodySent
 	for attempt := 1; ; attempt++ {
 		resp, err := t.base.RoundTrip(out)
 		if err != nil && body != nil && body.err != nil {
 			return nil, callerBodyError(body.err)
 		}
-		if err == nil || !dialFailed(err) || wrote.Load() || (body != nil && body.read) || attempt >= t.cfg.MaxAttempts {
+		if err == nil || !dialFailed(err) || c.wrote.Load() || (body != nil && body.read) || attempt >= t.cfg.MaxAttempts {
 			return resp, err
 		}
 		c.Target.ConnFailed(c.Slot.Pod.IP)
 		c.Target.Release(c.Slot)
 		c.held = false
-		slot, _, aerr := acquire(req.Context(), c.Target, t.cfg.HoldTimeout)
+		slot, _, aerr := acquire(out.Context(), c.Target, t.cfg.HoldTimeout)
 		if aerr != nil {
 			return nil, holdError(c, aerr)
 		}
@@ -167,6 +171,8 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 var errBodySent = errors.New("request body already sent; not retried")
+
+func bodySent() (io.ReadCloser, error) { return nil, errBodySent }
 
 // callerBodyError is the error of a body the caller sent wrong.
 func callerBodyError(err error) error {

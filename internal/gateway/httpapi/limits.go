@@ -23,6 +23,10 @@ func (h *limitsMW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, CallOf(r).Function, fmt.Errorf("%w: %d bytes, the limit is %d", ErrBodyTooLarge, r.ContentLength, h.maxBodyBytes))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.maxBodyBytes)
+	if r.ContentLength < 0 {
+		// Chunked: bounded while it is read. A body of known length is
+		// already cut at its Content-Length by the server.
+		r.Body = http.MaxBytesReader(w, r.Body, h.maxBodyBytes)
+	}
 	h.next.ServeHTTP(w, r)
 }

@@ -53,9 +53,9 @@ func NewMetrics(next http.Handler, m CallMetrics, now func() time.Time) http.Han
 
 func (h *metricsMW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &Call{Start: h.now()}
-	rec := &statusRecorder{ResponseWriter: w}
-	h.next.ServeHTTP(rec, withCall(r, c))
-	status := rec.status
+	c.rec.ResponseWriter = w
+	h.next.ServeHTTP(&c.rec, withCall(r, c))
+	status := c.rec.status
 	if r.Context().Err() != nil && status == 0 {
 		status = StatusClientClosed
 	}

