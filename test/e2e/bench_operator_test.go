@@ -3,12 +3,10 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +15,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -263,26 +260,17 @@ func forEach(n int, do func(i int) error) error {
 // puts them into NetworkPolicies.
 func apiServerPrefixes(t *testing.T) []netip.Prefix {
 	t.Helper()
-	ctx := context.Background()
 	var out []netip.Prefix
 	add := func(s string) {
 		if a, err := netip.ParseAddr(s); err == nil {
 			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 		}
 	}
-	var svc corev1.Service
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "default", Name: "kubernetes"}, &svc); err != nil {
-		t.Fatal(err)
-	}
+	svc, slices := apiServer(t)
 	for _, ip := range svc.Spec.ClusterIPs {
 		add(ip)
 	}
-	var eps discoveryv1.EndpointSliceList
-	if err := k8s.List(ctx, &eps, client.InNamespace("default"),
-		client.MatchingLabels{discoveryv1.LabelServiceName: "kubernetes"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range eps.Items {
+	for _, s := range slices {
 		for _, ep := range s.Endpoints {
 			for _, a := range ep.Addresses {
 				add(a)
@@ -358,99 +346,8 @@ func scrapeOperatorMetrics(t *testing.T) operatorMetrics {
 	return m
 }
 
-// containerMemory is a container's memory: anon is the cgroup's anonymous
-// memory (memory.stat total_rss on cgroup v1, anon on v2: heap, stacks,
-// runtime; no page cache); vmRSS is /proc/<pid>/status VmRSS of its main
-// process, which adds the mapped pages of its binary.
-type containerMemory struct {
-	ok           bool
-	anon, vmRSS  int64
-	rssAnon      int64
-	cgroup, note string
-}
-
-func (m containerMemory) String() string {
-	if !m.ok {
-		return "not measured: " + m.note
-	}
-	return fmt.Sprintf("VmRSS %.1f MiB (RssAnon %.1f MiB), cgroup anon %.1f MiB", mib(m.vmRSS), mib(m.rssAnon), mib(m.anon))
-}
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
-// operatorMemory reads the operator container's memory from its cgroup
-// and /proc on this host, the cluster's only node.
-func operatorMemory(t *testing.T) containerMemory {
+// operatorMemory reads the operator container's memory (see containerMem).
+func operatorMemory(t *testing.T) memUse {
 	t.Helper()
-	pod := operatorPod(t)
-	var cid string
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == "operator" {
-			_, cid, _ = strings.Cut(cs.ContainerID, "://")
-		}
-	}
-	if cid == "" {
-		return containerMemory{note: "the operator container has no ID yet"}
-	}
-	uid := string(pod.UID)
-	uidU := strings.ReplaceAll(uid, "-", "_")
-	var dirs []string
-	for _, pattern := range []string{
-		"/sys/fs/cgroup/memory/kubepods*/pod" + uid + "/" + cid, // v1, cgroupfs
-		"/sys/fs/cgroup/memory/kubepods*/*/pod" + uid + "/" + cid,
-		"/sys/fs/cgroup/kubepods*/pod" + uid + "/" + cid, // v2, cgroupfs
-		"/sys/fs/cgroup/kubepods*/*/pod" + uid + "/" + cid,
-		"/sys/fs/cgroup/kubepods.slice/*/*pod" + uidU + ".slice/*" + cid + ".scope", // v2, systemd
-		"/sys/fs/cgroup/memory/kubepods.slice/*/*pod" + uidU + ".slice/*" + cid + ".scope",
-	} {
-		d, _ := filepath.Glob(pattern)
-		dirs = append(dirs, d...)
-	}
-	if len(dirs) == 0 {
-		return containerMemory{note: "no cgroup of container " + cid + " on this host"}
-	}
-	m := containerMemory{cgroup: dirs[0]}
-	stat := readKeyValues(filepath.Join(dirs[0], "memory.stat"), " ")
-	if v, ok := stat["total_rss"]; ok {
-		m.anon = v
-	} else {
-		m.anon = stat["anon"]
-	}
-	procs, err := os.ReadFile(filepath.Join(dirs[0], "cgroup.procs"))
-	if err != nil {
-		return containerMemory{note: err.Error()}
-	}
-	pid, _, _ := strings.Cut(strings.TrimSpace(string(procs)), "\n")
-	status := readKeyValues("/proc/"+pid+"/status", ":")
-	m.vmRSS, m.rssAnon = status["VmRSS"]*1024, status["RssAnon"]*1024
-	m.ok = m.vmRSS > 0
-	if !m.ok {
-		m.note = "no VmRSS of pid " + pid
-	}
-	return m
-}
-
-// readKeyValues reads "key<sep> value [kB]" lines into numbers.
-func readKeyValues(path, sep string) map[string]int64 {
-	out := map[string]int64{}
-	f, err := os.Open(path)
-	if err != nil {
-		return out
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		k, v, ok := strings.Cut(s.Text(), sep)
-		if !ok {
-			continue
-		}
-		fields := strings.Fields(v)
-		if len(fields) == 0 {
-			continue
-		}
-		if n, err := strconv.ParseInt(fields[0], 10, 64); err == nil {
-			out[k] = n
-		}
-	}
-	return out
+	return containerMem(t, operatorPod(t), "operator")
 }

@@ -164,18 +164,9 @@ func fromProbe(ip, addr string) func() (string, error) {
 // Service's ClusterIP:port and every endpoint address:port.
 func apiServerAddrs(t *testing.T) []string {
 	t.Helper()
-	ctx := context.Background()
-	var svc corev1.Service
-	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "default", Name: "kubernetes"}, &svc); err != nil {
-		t.Fatal(err)
-	}
+	svc, slices := apiServer(t)
 	addrs := []string{net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(int(svc.Spec.Ports[0].Port)))}
-	var eps discoveryv1.EndpointSliceList
-	if err := k8s.List(ctx, &eps, client.InNamespace("default"),
-		client.MatchingLabels{discoveryv1.LabelServiceName: "kubernetes"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range eps.Items {
+	for _, s := range slices {
 		for _, ep := range s.Endpoints {
 			for _, a := range ep.Addresses {
 				addrs = append(addrs, net.JoinHostPort(a, strconv.Itoa(int(*s.Ports[0].Port))))
@@ -186,6 +177,22 @@ func apiServerAddrs(t *testing.T) []string {
 		t.Fatalf("the API server has no endpoint: %v", addrs)
 	}
 	return addrs
+}
+
+// apiServer returns the kubernetes Service and its EndpointSlices.
+func apiServer(t *testing.T) (corev1.Service, []discoveryv1.EndpointSlice) {
+	t.Helper()
+	ctx := context.Background()
+	var svc corev1.Service
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: "default", Name: "kubernetes"}, &svc); err != nil {
+		t.Fatal(err)
+	}
+	var eps discoveryv1.EndpointSliceList
+	if err := k8s.List(ctx, &eps, client.InNamespace("default"),
+		client.MatchingLabels{discoveryv1.LabelServiceName: "kubernetes"}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, eps.Items
 }
 
 // waitNetworkPolicy waits until the operator made the NetworkPolicy ns/name.
