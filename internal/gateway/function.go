@@ -116,8 +116,8 @@ type function struct {
 
 var _ httpapi.Target = (*function)(nil)
 
-func (f *function) Acquire(ctx context.Context) (capacity.Slot, bool, error) {
-	return f.breaker.Acquire(ctx)
+func (f *function) Acquire(ctx context.Context, hold time.Duration) (capacity.Slot, bool, error) {
+	return f.breaker.AcquireWithin(ctx, hold)
 }
 
 func (f *function) Release(s capacity.Slot) { f.breaker.Release(s) }

@@ -88,6 +88,13 @@ func New(concurrency, maxWaiting int, now func() time.Time, hooks Hooks) *Breake
 // or there is none. cold tells whether the call found no pod at all. It
 // fails with ErrQueueFull, with the breaker's Close error, or with ctx's.
 func (b *Breaker) Acquire(ctx context.Context) (slot Slot, cold bool, err error) {
+	return b.AcquireWithin(ctx, 0)
+}
+
+// AcquireWithin is Acquire waiting at most hold (0: as long as ctx lasts),
+// then failing with context.DeadlineExceeded. The timer is made only when
+// the call has to wait: a call that finds a free slot pays for none.
+func (b *Breaker) AcquireWithin(ctx context.Context, hold time.Duration) (slot Slot, cold bool, err error) {
 	b.mu.Lock()
 	if b.closed != nil {
 		err := b.closed
@@ -115,10 +122,20 @@ func (b *Breaker) Acquire(ctx context.Context) (slot Slot, cold bool, err error)
 		b.hooks.Queued(cold)
 	}
 
+	var expired <-chan time.Time
+	if hold > 0 {
+		timer := time.NewTimer(hold)
+		defer timer.Stop()
+		expired = timer.C
+	}
+	waitErr := error(nil)
 	select {
 	case r := <-w.ch:
 		return r.slot, cold, r.err
 	case <-ctx.Done():
+		waitErr = ctx.Err()
+	case <-expired:
+		waitErr = context.DeadlineExceeded
 	}
 	b.mu.Lock()
 	select {
@@ -132,7 +149,7 @@ func (b *Breaker) Acquire(ctx context.Context) (slot Slot, cold bool, err error)
 		b.waiters.Remove(el)
 		b.mu.Unlock()
 	}
-	return Slot{}, cold, ctx.Err()
+	return Slot{}, cold, waitErr
 }
 
 // Release frees a slot and hands it to the first waiter, if any.

@@ -851,3 +851,31 @@ func TestNoSlotIsEverOverCommitted(t *testing.T) {
 	}
 	t.Logf("served %d calls, %d gave up", served.Load(), gaveUp.Load())
 }
+
+func TestAcquireWithinHoldsAWaitingCallAtMostHold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := New(1, 100, time.Now, Hooks{})
+		start := time.Now()
+		_, cold, err := b.AcquireWithin(context.Background(), 3*time.Second)
+		if !errors.Is(err, context.DeadlineExceeded) || !cold || time.Since(start) != 3*time.Second {
+			t.Fatalf("no pod: cold %v, err %v after %s; want DeadlineExceeded after the 3 s hold", cold, err, time.Since(start))
+		}
+		if st := b.Stats(); st.Waiting != 0 {
+			t.Errorf("%d calls still wait after their hold", st.Waiting)
+		}
+		// A free slot is taken at once, hold or not.
+		b.SetPods(pods("10.0.0.1"))
+		if _, _, err := b.AcquireWithin(context.Background(), time.Nanosecond); err != nil {
+			t.Errorf("a free slot: %v", err)
+		}
+		// The call's own end comes first when it is sooner.
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := make(chan error, 1)
+		go func() { _, _, err := b.AcquireWithin(ctx, time.Hour); ch <- err }()
+		synctest.Wait()
+		cancel()
+		if err := <-ch; !errors.Is(err, context.Canceled) {
+			t.Errorf("a cancelled call waiting: %v", err)
+		}
+	})
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/minifaas/minifaas/internal/gateway/capacity"
@@ -66,47 +65,7 @@ func (h *admitMW) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // acquire waits for a slot within holdTimeout.
 func acquire(ctx context.Context, t Target, holdTimeout time.Duration) (capacity.Slot, bool, error) {
-	hold := &holdCtx{Context: ctx, deadline: time.Now().Add(holdTimeout)}
-	defer hold.stop()
-	return t.Acquire(hold)
-}
-
-// holdCtx is ctx bounded by deadline, whose timer is made only when a
-// Target asks for Done, that is when it has to wait: a warm call that finds
-// a free slot at once pays for no timer, no cancel context and no child
-// registered with the call's context (seven allocations a call, per the
-// handler chain's allocation profile).
-type holdCtx struct {
-	context.Context
-	deadline time.Time
-
-	once   sync.Once
-	bound  context.Context // set once, by init
-	cancel context.CancelFunc
-}
-
-func (h *holdCtx) init() {
-	h.once.Do(func() { h.bound, h.cancel = context.WithDeadline(h.Context, h.deadline) })
-}
-
-func (h *holdCtx) Deadline() (time.Time, bool) {
-	if d, ok := h.Context.Deadline(); ok && d.Before(h.deadline) {
-		return d, true
-	}
-	return h.deadline, true
-}
-
-func (h *holdCtx) Done() <-chan struct{} { h.init(); return h.bound.Done() }
-
-func (h *holdCtx) Err() error { h.init(); return h.bound.Err() }
-
-// stop releases the timer, if one was made; after it, the wait is over and
-// the context is the call's.
-func (h *holdCtx) stop() {
-	h.once.Do(func() { h.bound = h.Context })
-	if h.cancel != nil {
-		h.cancel()
-	}
+	return t.Acquire(ctx, holdTimeout)
 }
 
 // holdError explains a failed wait.

@@ -14,9 +14,10 @@ import (
 
 // Target is one function as the call path needs it.
 type Target interface {
-	// Acquire reserves a slot on a ready pod, waiting as capacity decides;
-	// cold tells whether the function had no pod at all.
-	Acquire(ctx context.Context) (slot capacity.Slot, cold bool, err error)
+	// Acquire reserves a slot on a ready pod, waiting as capacity decides
+	// for at most hold (then context.DeadlineExceeded); cold tells whether
+	// the function had no pod at all.
+	Acquire(ctx context.Context, hold time.Duration) (slot capacity.Slot, cold bool, err error)
 	Release(slot capacity.Slot)
 	// CallTimeout is the function's timeout for one call.
 	CallTimeout() time.Duration

@@ -24,7 +24,7 @@ type seqTarget struct {
 	fails []string
 }
 
-func (s *seqTarget) Acquire(ctx context.Context) (capacity.Slot, bool, error) {
+func (s *seqTarget) Acquire(ctx context.Context, _ time.Duration) (capacity.Slot, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.pods[s.i%len(s.pods)]
