@@ -40,14 +40,16 @@ class Runner:
         """Binds both ports (port 0 picks a free one: see .call_port)."""
         await self.call_listener.start(self.config.host, self.config.port)
         await self.admin_listener.start(self.config.host, self.config.admin_port)
-        # What exists now lives as long as the process: the runner's
-        # modules, and in deployment mode the function's. Frozen, the
-        # collector never walks it again (profile, 100 KiB of code
-        # specialized: two generation-1 collections walked the ~20,000
-        # startup objects for 3.3-6 ms of the compile; 0.5 ms frozen).
-        gc.collect()
-        gc.freeze()
+        # What exists now lives as long as the process: the runner's own
+        # modules. Frozen, the collector never walks it again (profile,
+        # 100 KiB of code specialized: two generation-1 collections walked
+        # the ~20,000 startup objects for 3.3-6 ms of the compile; 0.5 ms
+        # frozen). Only in pool mode, where no function code has run yet: a
+        # function's own start-up objects must stay collectable (it may drop
+        # cyclic structures it made at import).
         if self.specializer is not None:
+            gc.collect()
+            gc.freeze()
             self.specializer.start()
 
     @property

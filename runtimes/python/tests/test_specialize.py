@@ -127,6 +127,23 @@ class PoolModeTest(RunnerTestCase):
         with open(self.termination_log, encoding="utf-8") as f:
             self.assertIn("SyntaxError", f.read())
 
+    def test_a_module_raising_a_base_exception_is_answered_422(self):
+        # KeyboardInterrupt is not an Exception: it must still end the
+        # claim with an answer, not leave the pod specializing for ever.
+        with self.assertLogs("runner", level="ERROR"):
+            status, body = self.specialize(spec("raise KeyboardInterrupt('at import')\n"))
+        self.assertEqual(status, 422)
+        self.assertIn("KeyboardInterrupt", json.loads(body)["error"])
+        self.server.join()
+        self.assertEqual(self.server.exit_code, api.LOAD_FAILED_EXIT_CODE)
+
+    def test_the_collector_runs_while_the_module_loads(self):
+        code = ("import gc\nENABLED = gc.isenabled()\n"
+                "def handle(req):\n    return 'gc on' if ENABLED else 'gc off'\n")
+        status, _ = self.specialize(spec(code))
+        self.assertEqual(status, 200)
+        self.assertEqual(self.call("GET", "/"), (200, b"gc on"))
+
 
 class ParseTest(unittest.TestCase):
     def test_defaults(self):
