@@ -66,7 +66,6 @@ func main() {
 	f.DurationVar(&cfg.HealInterval, "heal-interval", time.Second, "how often functions holding calls with no pod are started again")
 	f.DurationVar(&cfg.SpecializeTimeout, "specialize-timeout", 2*time.Second, "bound of one pool pod specialization (well below --cold-start-timeout)")
 	f.IntVar(&cfg.ClaimAttempts, "claim-attempts", 3, "pool pods one start tries before the Deployment")
-	f.Int64Var(&cfg.BytecodeCacheBytes, "bytecode-cache-bytes", 8<<20, "bytes of functions' code compiled ahead of time by idle pool pods, kept for their specializations (0: off)")
 	f.DurationVar(&cfg.APITimeout, "api-timeout", 10*time.Second, "bound of one write to the API server")
 	f.IntVar(&cfg.AdoptAttempts, "adopt-attempts", 5, "attempts to hand a claimed pool pod to its function before deleting it")
 	f.DurationVar(&cfg.AdoptBackoff, "adopt-backoff", time.Second, "pause between hand-over attempts, times the attempt")

@@ -75,12 +75,6 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 	if info.Spec == nil {
 		return coldstart.ErrNoPoolPod
 	}
-	// Code compiled ahead of time by an idle pool pod of this namespace, if
-	// it is ready; if not, it is asked for, for the next start.
-	var bc *pool.Bytecode
-	if e, ok := g.bytecode.Lookup(info.Spec.BytecodeJob(key)); ok {
-		bc = &pool.Bytecode{Tag: e.Tag, Base64: e.Base64}
-	}
 	tried := map[string]bool{}
 	for attempt := 0; attempt < g.cfg.ClaimAttempts; attempt++ {
 		if ctx.Err() != nil {
@@ -93,7 +87,7 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 		tried[pod.Name] = true
 		start := g.now()
 		sctx, cancel := context.WithTimeout(ctx, g.cfg.SpecializeTimeout)
-		err := g.claimer.Specialize(sctx, pod, pooltoken.Token(*keyBytes, pod.Namespace, pod.Name), info.Spec, bc)
+		err := g.claimer.Specialize(sctx, pod, pooltoken.Token(*keyBytes, pod.Namespace, pod.Name), info.Spec)
 		cancel()
 		elapsed := g.now().Sub(start)
 		switch {
@@ -122,7 +116,7 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 		}
 		g.metrics.specializations.WithLabelValues(key.String(), "ok").Inc()
 		g.metrics.specializationLatency.Observe(elapsed.Seconds())
-		g.log.Info("Specialized pool pod", "function", key, "pod", pod.Name, "took", elapsed.String(), "bytecode", bc != nil)
+		g.log.Info("Specialized pool pod", "function", key, "pod", pod.Name, "took", elapsed.String())
 		pod.SpecHash = info.Spec.Hash
 		g.view.Claimed(key, pod, g.now())
 		f.markPool(pod.IP, true)

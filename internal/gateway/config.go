@@ -51,12 +51,10 @@ type Config struct {
 	// is made while the Function is not seen with it yet.
 	ColdStartAskGrace time.Duration
 	// HealInterval is how often functions holding calls with no pod and no
-	// replica asked for are started again, and compilations ahead of time
-	// that found no idle pool pod are tried again.
+	// replica asked for are started again.
 	HealInterval time.Duration
-	// SpecializeTimeout bounds one specialization of a pool pod, and one
-	// compilation ahead of time on one; ClaimAttempts the pool pods one
-	// start tries.
+	// SpecializeTimeout bounds one specialization of a pool pod, and
+	// ClaimAttempts the pool pods one start tries.
 	SpecializeTimeout time.Duration
 	ClaimAttempts     int
 	// APITimeout bounds one write to the API server; AdoptAttempts and
@@ -64,10 +62,6 @@ type Config struct {
 	APITimeout    time.Duration
 	AdoptAttempts int
 	AdoptBackoff  time.Duration
-	// BytecodeCacheBytes bounds the functions' code compiled ahead of time
-	// by idle pool pods and kept for their specializations (LRU); 0 turns
-	// compiling ahead of time off.
-	BytecodeCacheBytes int64
 	// PoolWarmInterval renews the warm connections to idle pool pods.
 	PoolWarmInterval time.Duration
 	// StatsTimeout bounds asking a pod for its calls before scaling to zero.
@@ -138,8 +132,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--default-namespace must not be empty")
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("--max-body-bytes must be positive")
-	case c.BytecodeCacheBytes < 0:
-		return fmt.Errorf("--bytecode-cache-bytes must not be negative")
 	case c.MaxWaiting <= 0 || c.MaxAttempts <= 0 || c.AdoptAttempts <= 0 || c.ClaimAttempts <= 0:
 		return fmt.Errorf("--max-waiting, --max-attempts, --adopt-attempts and --claim-attempts must be positive")
 	case c.LeaderElect && !(c.LeaseDuration > c.RenewDeadline && c.RenewDeadline > c.RetryPeriod && c.RetryPeriod > 0):

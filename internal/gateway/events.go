@@ -28,11 +28,6 @@ func (g *Gateway) OnFunction(fn *faasv1.Function) {
 	}
 	f.info.Store(info)
 	f.exists.Store(true)
-	if info.Spec != nil && info.Spec != prev.Spec {
-		// New code for the pool path: have it compiled ahead of time, in
-		// the background, by an idle pool pod of its namespace.
-		g.bytecode.Fill(info.Spec.BytecodeJob(key))
-	}
 	if prev.Replicas > 0 && info.Replicas == 0 {
 		// Scaled to zero since the last ask: a waiting call asks again now.
 		f.cold.Forget()

@@ -13,12 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/minifaas/minifaas/internal/gateway/backends"
-	"github.com/minifaas/minifaas/internal/gateway/bytecode"
 	"github.com/minifaas/minifaas/internal/gateway/capacity"
 	"github.com/minifaas/minifaas/internal/gateway/coldstart"
 	"github.com/minifaas/minifaas/internal/gateway/httpapi"
 	"github.com/minifaas/minifaas/internal/gateway/pool"
-	"github.com/minifaas/minifaas/internal/pooltoken"
 )
 
 // Gateway is the state behind the call path: one function entry per
@@ -43,9 +41,6 @@ type Gateway struct {
 	view         *pool.View
 	claimer      pool.Claimer
 	adopter      pool.Adopter
-	// bytecode compiles functions' code ahead of time on idle pool pods,
-	// for their specializations.
-	bytecode *bytecode.Filler
 	// poolKey derives pool pods' tokens; nil until the key Secret has been
 	// read (the pool path is off until then).
 	poolKey atomic.Pointer[[]byte]
@@ -64,11 +59,6 @@ func New(bg context.Context, cfg Config, scaler coldstart.Scaler, pods pool.PodW
 	}
 	g.probeClient = &http.Client{Timeout: cfg.ProbeRequestTimeout, Transport: g.podTransport}
 	g.claimer = pool.Claimer{Client: &http.Client{Transport: g.podTransport}, AdminPort: cfg.RunnerAdminPort}
-	g.bytecode = bytecode.NewFiller(bg, bytecode.NewCache(cfg.BytecodeCacheBytes), pool.Compiler{
-		View: g.view, Claimer: g.claimer, Token: g.poolToken, MaxBytes: cfg.BytecodeCacheBytes + 4096,
-	}, bytecode.Limits{
-		Workers: bytecodeWorkers, Queue: bytecodeQueue, Timeout: cfg.SpecializeTimeout, Retry: cfg.HealInterval, Retries: bytecodeRetries,
-	}, log)
 	g.adopter = pool.Adopter{Pods: pods, Attempts: cfg.AdoptAttempts, Backoff: cfg.AdoptBackoff, Timeout: cfg.APITimeout}
 	g.starter = coldstart.NewStarter(bg, scaler, poolPath{g}, coldObserver{g},
 		coldstart.Timing{Timeout: cfg.ColdStartTimeout, RetryBackoff: cfg.ColdStartRetryBackoff, AskGrace: cfg.ColdStartAskGrace}, log, g.now)
@@ -90,21 +80,6 @@ func newPodTransport(cfg Config) *http.Transport {
 		DisableCompression:    true,
 		ResponseHeaderTimeout: 0, // bounded per call by the function's timeout
 	}
-}
-
-// Compilations ahead of time run at most bytecodeWorkers at a time, each on
-// an idle pool pod, which pauses while it compiles; at most bytecodeQueue
-// wait, and more are dropped (a cold start asks again). One that finds no
-// idle pod is tried again every HealInterval, bytecodeRetries times.
-const bytecodeWorkers, bytecodeQueue, bytecodeRetries = 2, 4096, 60
-
-// poolToken is pod's specialization token, once the pool key is known.
-func (g *Gateway) poolToken(namespace, pod string) (string, bool) {
-	key := g.poolKey.Load()
-	if key == nil {
-		return "", false
-	}
-	return pooltoken.Token(*key, namespace, pod), true
 }
 
 // SetPoolKey enables the pool path with the key shared with the operator.

@@ -24,20 +24,6 @@ const (
 	SpecializePath = "/_/specialize"
 )
 
-// CompilePath takes a POST of a CompileRequest on the admin port of an idle
-// pool pod and answers a CompileResult: the code compiled, never run, by
-// the runner's own trusted code, for a later Specialization's Bytecode. It
-// takes the pod's specialization token, answers 409 once the pod was
-// specialized (its answers could then come from a function's code) and
-// 422 for code that does not compile. It is optional: a runner without
-// ahead-of-time compilation answers 404, and the gateway sends no
-// bytecode to its runtime.
-const CompilePath = "/_/compile"
-
-// MaxCodeLength bounds the code of a CompileRequest, in characters: the
-// Function API's own bound on spec.code.
-const MaxCodeLength = 786432
-
 // Environment variables the runner reads at start.
 const (
 	EnvFunctionName   = "FAAS_FUNCTION_NAME"
@@ -92,29 +78,6 @@ type Specialization struct {
 	Env            map[string]string `json:"env"`
 	TimeoutSeconds int32             `json:"timeoutSeconds"`
 	Concurrency    int32             `json:"concurrency"`
-	// Bytecode is Code compiled ahead of time (a CompileResult's), which
-	// a runner uses instead of compiling Code when BytecodeTag is its own;
-	// Code still comes, for tracebacks and as the fallback. Both are
-	// optional and the last members of the body, and the spec hash leaves
-	// them out (see SpecHash), so a pod's specialization is the same
-	// with or without them. Written by AttachBytecode.
-	Bytecode    []byte `json:"bytecode,omitempty"`
-	BytecodeTag string `json:"bytecodeTag,omitempty"`
-}
-
-// CompileRequest is the body of a POST to CompilePath.
-type CompileRequest struct {
-	Code string `json:"code"`
-	// Handler is optional; it does not change the bytecode.
-	Handler string `json:"handler,omitempty"`
-}
-
-// CompileResult is the 200 answer to a CompileRequest: Bytecode is valid
-// for a runner whose own tag is Tag (for Python: importlib's magic number
-// in hex, the implementation's cache tag and the optimization level).
-type CompileResult struct {
-	Tag      string `json:"tag"`
-	Bytecode []byte `json:"bytecode"`
 }
 
 // SpecializeResult is the 200 answer to a specialization.
@@ -123,9 +86,8 @@ type SpecializeResult struct {
 }
 
 // SpecializeConflict is the 409 answer of a pod specialized before: SpecHash
-// is the SHA-256 (hex) of the body it accepted, without its bytecode members
-// (SpecHash), so a gateway that sent the very same specialization knows the
-// pod serves its function.
+// is the SHA-256 (hex) of the body it accepted, so a gateway that sent the
+// very same body knows the pod serves its function.
 type SpecializeConflict struct {
 	Error    string `json:"error"`
 	Status   int    `json:"status"`

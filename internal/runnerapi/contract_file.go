@@ -8,12 +8,9 @@ const ContractFile = "runtimes/contract/runner.json"
 
 // fileContent is the layout of ContractFile.
 type fileContent struct {
-	Comment string            `json:"_comment"`
-	Ports   map[string]port   `json:"ports"`
-	Paths   map[string]string `json:"paths"`
-	// OptionalPaths are paths a runner may answer 404 for.
-	OptionalPaths      map[string]string `json:"optionalPaths"`
-	Limits             map[string]int    `json:"limits"`
+	Comment            string            `json:"_comment"`
+	Ports              map[string]port   `json:"ports"`
+	Paths              map[string]string `json:"paths"`
 	Env                map[string]string `json:"env"`
 	Modes              []string          `json:"modes"`
 	Defaults           map[string]any    `json:"defaults"`
@@ -40,8 +37,6 @@ func File() ([]byte, error) {
 		Paths: map[string]string{
 			"ready": ReadyPath, "health": HealthPath, "stats": StatsPath, "specialize": SpecializePath,
 		},
-		OptionalPaths: map[string]string{"compile": CompilePath},
-		Limits:        map[string]int{"maxCodeLength": MaxCodeLength},
 		Env: map[string]string{
 			"functionName": EnvFunctionName, "handler": EnvHandler, "codePath": EnvCodePath,
 			"timeoutSeconds": EnvTimeoutSeconds, "concurrency": EnvConcurrency, "port": EnvPort,
@@ -59,11 +54,6 @@ func File() ([]byte, error) {
 			"specialization": Specialization{Function: "default/hello", Handler: "handle",
 				Code: "def handle(req):\n    return 'hi'\n", Env: map[string]string{"GREETING": "hi"},
 				TimeoutSeconds: 30, Concurrency: 10},
-			"specializationWithBytecode": Specialization{Function: "default/hello", Handler: "handle",
-				Code: "def handle(req):\n    return 'hi'\n", Env: map[string]string{"GREETING": "hi"},
-				TimeoutSeconds: 30, Concurrency: 10, Bytecode: []byte{0xe3, 0, 1}, BytecodeTag: "a70d0d0a-cpython-311-O0"},
-			"compileRequest":     CompileRequest{Code: "def handle(req):\n    return 'hi'\n", Handler: "handle"},
-			"compileResult":      CompileResult{Tag: "a70d0d0a-cpython-311-O0", Bytecode: []byte{0xe3, 0, 1}},
 			"specializeResult":   SpecializeResult{SpecializeMicros: 512},
 			"specializeConflict": SpecializeConflict{Error: "this pod is already specialized", Status: 409, SpecHash: "0f"},
 			"stats":              Stats{Calls: 3, InFlight: 1, IdleSeconds: 0.5, SpecializeMicros: &micros},

@@ -38,27 +38,13 @@ type Claimer struct {
 	AdminPort int
 }
 
-// Specialize POSTs spec to p with token and classifies the answer. With
-// bc, the body carries the code compiled ahead of time as well, unless that
-// would make it larger than a runner takes; the spec hash is the same
-// either way. For ErrUnloadable the error's text carries the runner's load
-// error.
-func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec, bc *Bytecode) error {
-	parts := [][]byte{spec.Body}
-	if bc != nil {
-		with := runnerapi.AttachBytecode(spec.Body, bc.Tag, bc.Base64)
-		if n := partsLen(with); n <= runnerapi.DefaultMaxBodyBytes {
-			parts = with
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(p, runnerapi.SpecializePath), partsReader(parts))
+// Specialize POSTs spec to p with token and classifies the answer. For
+// ErrUnloadable the error's text carries the runner's load error.
+func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(p, runnerapi.SpecializePath), bytes.NewReader(spec.Body))
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	// Sent in parts, the body is not copied; known in length, it is not
-	// chunked.
-	req.ContentLength = int64(partsLen(parts))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(partsReader(parts)), nil }
 	req.Header.Set("Authorization", runnerapi.AuthorizationScheme+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Client.Do(req)
@@ -90,25 +76,6 @@ func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec
 		return fmt.Errorf("%w: %s", ErrUnloadable, body.Error)
 	}
 	return fmt.Errorf("%w: %d %s", ErrRefused, resp.StatusCode, bytes.TrimSpace(msg))
-}
-
-func partsReader(parts [][]byte) io.Reader {
-	if len(parts) == 1 {
-		return bytes.NewReader(parts[0])
-	}
-	readers := make([]io.Reader, len(parts))
-	for i, p := range parts {
-		readers[i] = bytes.NewReader(p)
-	}
-	return io.MultiReader(readers...)
-}
-
-func partsLen(parts [][]byte) int {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	return n
 }
 
 // Ready asks a pod's readiness endpoint once.

@@ -5,10 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
-	"k8s.io/apimachinery/pkg/types"
-
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
-	"github.com/minifaas/minifaas/internal/gateway/bytecode"
 	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
@@ -21,19 +18,6 @@ type Spec struct {
 	// concurrency changes Hash, and retires pods specialized before.
 	Body []byte
 	Hash string
-	// Code is the function's code, and CodeSum its SHA-256: what its
-	// bytecode is compiled from and cached by.
-	Code    string
-	CodeSum [32]byte
-}
-
-// BytecodeJob asks for the bytecode of the code of fn, a function of this
-// spec, cached in fn's namespace only.
-func (s *Spec) BytecodeJob(fn types.NamespacedName) bytecode.Job {
-	return bytecode.Job{
-		Key:      bytecode.Key{Namespace: fn.Namespace, Runtime: string(s.Runtime), Source: s.CodeSum},
-		Function: fn.String(), Code: s.Code,
-	}
 }
 
 // SpecFor returns how to specialize a pool pod for fn, or nil when fn must
@@ -61,5 +45,5 @@ func SpecFor(fn *faasv1.Function) *Spec {
 		return nil
 	}
 	sum := sha256.Sum256(body)
-	return &Spec{Runtime: s.Runtime, Body: body, Hash: hex.EncodeToString(sum[:]), Code: s.Code, CodeSum: sha256.Sum256([]byte(s.Code))}
+	return &Spec{Runtime: s.Runtime, Body: body, Hash: hex.EncodeToString(sum[:])}
 }

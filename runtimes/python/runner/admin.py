@@ -1,6 +1,5 @@
 """The runner's own endpoints, served on the admin port only: readiness,
-liveness, stats, the one specialization of a pool pod and, while it is
-idle, compiling code for later specializations.
+liveness, stats and the one specialization of a pool pod.
 
 They live on a port of their own so that no call can reach them: on the
 call port every path, /_/ready included, is the function's. The admin port
@@ -44,13 +43,6 @@ class Admin:
                 reply(resp)
             else:
                 self._specialize(head, body, reply)
-        elif path == api.COMPILE_PATH:
-            if head.method != "POST":
-                resp = contract.error_response(405, "compile with POST")
-                resp.headers["Allow"] = "POST"
-                reply(resp)
-            else:
-                self._compile(head, body, reply)
         else:
             reply(contract.error_response(404, f"no runner endpoint {path}"))
 
@@ -75,18 +67,6 @@ class Admin:
 
         # The user's code runs at import: off the loop, which keeps serving.
         specializer.submit(spec, outcome)
-
-    def _compile(self, head, body, reply):
-        specializer = self._runner.specializer
-        if specializer is None:
-            reply(contract.error_response(404, "this pod is not a pool pod"))
-            return
-        try:
-            result = specializer.compile(head.get("authorization", ""), body)
-        except SpecializeError as err:
-            reply(contract.error_response(err.status, str(err), **err.extra))
-            return
-        reply(contract.Response(200, {"Content-Type": "application/json"}, json.dumps(result).encode("utf-8")))
 
     def _loaded(self, spec, handler, reply):
         runner = self._runner

@@ -16,12 +16,6 @@ READY_PATH = "/_/ready"
 HEALTH_PATH = "/_/health"
 STATS_PATH = "/_/stats"
 SPECIALIZE_PATH = "/_/specialize"
-# Optional (a runner may answer 404): compile code for a later
-# specialization, in an idle pool pod.
-COMPILE_PATH = "/_/compile"
-
-#: The longest code, in characters, a compilation takes (the Function API's).
-MAX_CODE_LENGTH = 786432
 
 # Environment variables the platform sets.
 ENV_FUNCTION_NAME = "FAAS_FUNCTION_NAME"
@@ -71,17 +65,6 @@ SPEC_CODE = "code"
 SPEC_ENV = "env"
 SPEC_TIMEOUT_SECONDS = "timeoutSeconds"
 SPEC_CONCURRENCY = "concurrency"
-# Optional, and always the last members of the body: the code compiled
-# ahead of time, base64, and the tag it is valid for. The spec hash is that
-# of the body without them: the part before the last SPEC_BYTECODE_MEMBER.
-SPEC_BYTECODE = "bytecode"
-SPEC_BYTECODE_TAG = "bytecodeTag"
-SPEC_BYTECODE_MEMBER = b',"bytecode":"'
-# The body of a POST to /_/compile, and its 200 answer.
-COMPILE_CODE = "code"
-COMPILE_HANDLER = "handler"
-COMPILE_TAG = "tag"
-COMPILE_BYTECODE = "bytecode"
 # Its 200 answer, and the extra field of its 409 answer.
 SPECIALIZE_MICROS = "specializeMicros"
 SPECIALIZE_CONFLICT_SPEC_HASH = "specHash"

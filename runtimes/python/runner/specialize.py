@@ -8,22 +8,11 @@ of its token, so neither the function it then runs nor anyone else can
 derive a token that opens another pod. A malformed body (400) or a wrong
 token (403) claims nothing; code that then fails to load (422) spends the
 pod, which exits with the load-failure code so that it is replaced.
-
-While idle, the pod also compiles code for the gateway (/_/compile, same
-token): compile() runs none of the code, so only the runner's own code has
-run in the process and its answer can be trusted. Once specialized it
-refuses (409): the function's code could then answer in its place. A
-specialization may carry that bytecode; the runner runs it instead of
-compiling the source when its tag is the runner's own.
 """
 
-import base64
-import binascii
-import gc
 import hashlib
 import hmac
 import json
-import marshal
 import os
 import queue
 import threading
@@ -45,20 +34,15 @@ class SpecializeError(Exception):
 class Specialization:
     """A parsed, claimed specialization: what the pod is to become."""
 
-    __slots__ = ("function", "handler_name", "code", "env", "timeout_seconds", "concurrency", "bytecode",
-                 "bytecode_tag", "started_ns")
+    __slots__ = ("function", "handler_name", "code", "env", "timeout_seconds", "concurrency", "started_ns")
 
-    def __init__(self, function, handler_name, code, env, timeout_seconds, concurrency, bytecode=None,
-                 bytecode_tag=None):
+    def __init__(self, function, handler_name, code, env, timeout_seconds, concurrency):
         self.function = function
         self.handler_name = handler_name
         self.code = code
         self.env = env
         self.timeout_seconds = timeout_seconds
         self.concurrency = concurrency
-        #: base64 text of the code compiled ahead of time, and its tag.
-        self.bytecode = bytecode
-        self.bytecode_tag = bytecode_tag
         self.started_ns = time.perf_counter_ns()
 
 
@@ -124,9 +108,9 @@ class Specializer:
         with self._lock:
             return self._state == "idle"
 
-    def _authorize(self, authorization):
-        """SpecializeError 404 or 403 unless authorization holds this pod's
-        token."""
+    def claim(self, authorization, body):
+        """Checks the token, parses body and claims the pod for it; returns
+        the Specialization. Raises SpecializeError (404, 403, 400, 409)."""
         if not self._token_sha256:
             raise SpecializeError(404, "this pod is not a pool pod")
         scheme = api.AUTHORIZATION_SCHEME
@@ -134,49 +118,7 @@ class Specializer:
         digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
         if not token or not hmac.compare_digest(digest, self._token_sha256):
             raise SpecializeError(403, "not allowed to specialize this pod")
-
-    def compile(self, authorization, body):
-        """Compiles the code of a compile request for a later
-        specialization, running none of it; returns the answer's JSON
-        object. Raises SpecializeError (404, 403, 400, 413, 409 once the
-        pod was claimed, 422 for code that does not compile).
-
-        It runs on the event loop, as claim() does, so the two never
-        overlap: a claim that arrives during a compile waits for it (a
-        thread would not help: compile() holds the GIL throughout), and a
-        compile after a claim is refused before anything of it runs."""
-        self._authorize(authorization)
-        self._refuse_unless_idle()
-        try:
-            req = json.loads(body)
-        except ValueError as err:
-            raise SpecializeError(400, f"compile request is not valid JSON: {err}") from err
-        if not isinstance(req, dict) or not isinstance(req.get(api.COMPILE_CODE), str):
-            raise SpecializeError(400, "compile request needs a JSON object with code")
-        code = req[api.COMPILE_CODE]
-        if len(code) > api.MAX_CODE_LENGTH:
-            raise SpecializeError(413, f"code exceeds {api.MAX_CODE_LENGTH} characters")
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            compiled = loader.compile_source(code)
-        except loader.LoadError as err:
-            raise SpecializeError(422, str(err)) from err
-        finally:
-            if collecting:
-                gc.enable()
-        return {api.COMPILE_TAG: loader.BYTECODE_TAG,
-                api.COMPILE_BYTECODE: base64.b64encode(marshal.dumps(compiled)).decode("ascii")}
-
-    def _refuse_unless_idle(self):
-        with self._lock:
-            if self._state != "idle":
-                raise SpecializeError(409, "this pod was specialized: it compiles no code")
-
-    def claim(self, authorization, body):
-        """Checks the token, parses body and claims the pod for it; returns
-        the Specialization. Raises SpecializeError (404, 403, 400, 409)."""
-        self._authorize(authorization)
+        spec_hash = hashlib.sha256(body).hexdigest()
         with self._lock:
             if self._state == "failed":
                 # Never "already specialized" for a spec that did not load:
@@ -188,7 +130,6 @@ class Specializer:
                 raise SpecializeError(409, "this pod is already specialized",
                                       **{api.SPECIALIZE_CONFLICT_SPEC_HASH: self._spec_hash})
         spec = parse(body)
-        spec_hash = hashlib.sha256(spec_body(body, spec.bytecode is not None)).hexdigest()
         with self._lock:
             if self._state != "idle":
                 raise SpecializeError(409, "this pod is already specialized",
@@ -204,9 +145,9 @@ class Specializer:
         # The collector stays on while the module runs, as in a Deployment
         # pod: a module that makes cyclic garbage at import must not grow
         # without bound here (turning it off saved ~0.5 ms of a 100 KiB
-        # compile, which the bytecode cache now mostly skips).
+        # load; the frozen start-up heap already keeps collections short).
         try:
-            return loader.load_handler(spec.code, spec.handler_name, bytecode=bytecode_of(spec))
+            return loader.load_handler(spec.code, spec.handler_name)
         except loader.LoadError as err:
             with self._lock:
                 self._state = "failed"
@@ -219,28 +160,6 @@ class Specializer:
         with self._lock:
             self._state = "specialized"
         return self.micros
-
-
-def spec_body(body, has_bytecode):
-    """The part of a specialization body its hash covers: all of it but
-    the bytecode members, which the gateway writes last."""
-    if has_bytecode:
-        i = body.rfind(api.SPEC_BYTECODE_MEMBER)
-        if i >= 0:
-            return body[:i] + b"}"
-    return body
-
-
-def bytecode_of(spec):
-    """The bytecode spec carries for this interpreter, or None: bytecode of
-    another tag, or that is not base64, is left alone and the source
-    compiled."""
-    if spec.bytecode is None or spec.bytecode_tag != loader.BYTECODE_TAG:
-        return None
-    try:
-        return base64.b64decode(spec.bytecode, validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def parse(body):
@@ -265,8 +184,5 @@ def parse(body):
         raise SpecializeError(400, f"bad timeoutSeconds or concurrency: {err}") from err
     if not timeout > 0:
         raise SpecializeError(400, "timeoutSeconds must be positive")
-    bytecode, tag = spec.get(api.SPEC_BYTECODE), spec.get(api.SPEC_BYTECODE_TAG)
-    if bytecode is not None and not (isinstance(bytecode, str) and isinstance(tag, str)):
-        raise SpecializeError(400, "bytecode must be a base64 string with a bytecodeTag")
     return Specialization(str(spec.get(api.SPEC_FUNCTION, "")), str(spec.get(api.SPEC_HANDLER) or api.DEFAULT_HANDLER),
-                          spec[api.SPEC_CODE], env, timeout, concurrency, bytecode, tag)
+                          spec[api.SPEC_CODE], env, timeout, concurrency)

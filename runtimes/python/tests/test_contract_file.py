@@ -9,7 +9,7 @@ import unittest
 from runner import calls, contract, environ, protocol
 from runner import runnerapi as api
 from runner.config import LOCAL_ENV, Config
-from runner.specialize import parse, spec_body
+from runner.specialize import parse
 from tests.support import CONTRACT_FILE, RunnerTestCase
 
 with open(CONTRACT_FILE, encoding="utf-8") as _f:
@@ -41,22 +41,6 @@ class ContractFileTest(unittest.TestCase):
     def test_paths(self):
         self.assertEqual(CONTRACT["paths"], {"ready": api.READY_PATH, "health": api.HEALTH_PATH,
                                              "stats": api.STATS_PATH, "specialize": api.SPECIALIZE_PATH})
-
-    def test_optional_paths_and_limits(self):
-        self.assertEqual(CONTRACT["optionalPaths"], {"compile": api.COMPILE_PATH})
-        self.assertEqual(CONTRACT["limits"], {"maxCodeLength": api.MAX_CODE_LENGTH})
-
-    def test_bytecode_examples(self):
-        example = CONTRACT["examples"]["specializationWithBytecode"]
-        body = json.dumps(example, separators=(",", ":")).encode()
-        self.assertEqual(list(example)[-2:], [api.SPEC_BYTECODE, api.SPEC_BYTECODE_TAG])
-        spec = parse(body)
-        self.assertEqual((spec.bytecode, spec.bytecode_tag), (example["bytecode"], example["bytecodeTag"]))
-        # The spec hash leaves the bytecode members out.
-        without = {k: v for k, v in example.items() if k not in (api.SPEC_BYTECODE, api.SPEC_BYTECODE_TAG)}
-        self.assertEqual(spec_body(body, True), json.dumps(without, separators=(",", ":")).encode())
-        self.assertEqual(set(CONTRACT["examples"]["compileRequest"]), {api.COMPILE_CODE, api.COMPILE_HANDLER})
-        self.assertEqual(set(CONTRACT["examples"]["compileResult"]), {api.COMPILE_TAG, api.COMPILE_BYTECODE})
 
     def test_env_names(self):
         self.assertEqual(CONTRACT["env"], ENV_CONSTANTS)
