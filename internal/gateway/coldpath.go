@@ -93,11 +93,18 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 		switch {
 		case errors.Is(err, pool.ErrSharedClaim):
 			// Another replica gave this pod the same specialization a moment
-			// ago; it serves here once a probe finds it ready.
+			// ago, it says. It serves here once the function's status lists
+			// it, that is once that replica handed it over: a pod running
+			// other code could say the same to take this function's calls.
 			g.metrics.specializations.WithLabelValues(key.String(), "shared").Inc()
-			f.markPool(pod.IP, true)
-			f.tracker.Apply(backends.Event{Kind: backends.SpecializedElsewhere, IP: pod.IP})
 			return nil
+		case errors.Is(err, pool.ErrUnanswered) && ctx.Err() == nil:
+			// It may run this function's code now, and nobody will hand it
+			// over: it goes, and the next pod is tried.
+			g.metrics.specializations.WithLabelValues(key.String(), "unanswered").Inc()
+			g.log.Info("Pool pod did not answer its specialization", "function", key, "pod", pod.Name, "error", err.Error())
+			go g.deletePod(pod, "Deleted a pool pod that did not answer its specialization")
+			continue
 		case errors.Is(err, pool.ErrUnloadable):
 			g.metrics.specializations.WithLabelValues(key.String(), "unloadable").Inc()
 			g.log.Info("Function code failed to load in a pool pod", "function", key, "pod", pod.Name, "error", err.Error())

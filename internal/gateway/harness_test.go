@@ -109,6 +109,8 @@ type fakePod struct {
 	specializeStatus atomic.Int32
 	specializeBody   atomic.Pointer[string]
 	specializations  atomic.Int32
+	// specializeDelay holds the answer to a specialization this long.
+	specializeDelay atomic.Int64
 }
 
 func startPod(t testing.TB, ip string, p ports) *fakePod {
@@ -139,6 +141,7 @@ func startPod(t testing.TB, ip string, p ports) *fakePod {
 			_ = json.NewEncoder(w).Encode(runnerapi.Stats{IdleSeconds: 3600})
 		case runnerapi.SpecializePath:
 			pod.specializations.Add(1)
+			time.Sleep(time.Duration(pod.specializeDelay.Load()))
 			status := int(pod.specializeStatus.Load())
 			w.WriteHeader(status)
 			if b := pod.specializeBody.Load(); b != nil {

@@ -3,8 +3,10 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -215,4 +217,24 @@ func TestARemovedPoolPodsAddressServesAgainOnceTheStatusDropsIt(t *testing.T) {
 			eventually(t, "the address in rotation again", func() bool { return len(f.tracker.Ready()) == 1 })
 		})
 	}
+}
+
+// A pool pod that took the request but did not answer within the
+// specialization timeout may run the function's code, and nobody will hand
+// it over: it is deleted, not offered again.
+func TestAPoolPodThatDoesNotAnswerItsSpecializationIsDeleted(t *testing.T) {
+	p := freePorts(t)
+	slow := startPod(t, "127.0.0.43", p)
+	slow.specializeDelay.Store(int64(1500 * time.Millisecond))
+	gw := poolGateway(t, p)
+	setPool(gw, idlePod("pool-slow", "127.0.0.43"))
+	gw.OnFunction(testFunction("slow"))
+	go do(gw.handler, http.MethodGet, "/invoke/slow", "", nil)
+	eventually(t, "the silent pod deleted", func() bool {
+		return slices.Contains(gw.pods.deletedPods(), "default/pool-slow")
+	})
+	if n := gw.view.IdleCount("default", faasv1.RuntimePython); n != 0 {
+		t.Errorf("%d idle pods: the silent one was offered again", n)
+	}
+	eventually(t, "the Deployment asked instead", func() bool { return gw.scaler.calls.Load() == 1 })
 }

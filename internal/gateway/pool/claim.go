@@ -16,9 +16,10 @@ import (
 
 // Errors of a claim, by what the caller should do next.
 var (
-	// ErrSharedClaim: the pod took this very specialization from another
-	// replica a moment ago; it is the function's pod, that replica hands it
-	// over, and it serves once ready.
+	// ErrSharedClaim: the pod says it took this very specialization from
+	// another replica a moment ago. Only its hand-over (the function's
+	// status listing it) makes it the function's: any specialized pod can
+	// echo the hash of the body it was sent.
 	ErrSharedClaim = errors.New("pod already specialized with this function")
 	// ErrUnloadable: the pod ran the function's code and it did not load;
 	// no other pod will do better.
@@ -28,6 +29,10 @@ var (
 	ErrRefused = errors.New("pool pod refused the specialization")
 	// ErrUnreachable: nothing was accepted; the pod can be claimed again.
 	ErrUnreachable = errors.New("pool pod unreachable")
+	// ErrUnanswered: the request went out and no answer came in time; the
+	// pod may have taken the specialization and will never be handed
+	// over: it must go.
+	ErrUnanswered = errors.New("pool pod did not answer the specialization")
 )
 
 // Claimer specializes pool pods over HTTP on their admin port.
@@ -54,7 +59,7 @@ func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec
 			return fmt.Errorf("%w: %w", ErrUnreachable, err)
 		}
 		// It may have got the specialization: do not offer it again.
-		return fmt.Errorf("%w: %w", ErrRefused, err)
+		return fmt.Errorf("%w: %w", ErrUnanswered, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
