@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -16,10 +15,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
-	"github.com/minifaas/minifaas/internal/kube"
 	"github.com/minifaas/minifaas/internal/resources"
 )
 
@@ -147,27 +144,6 @@ func readKeyed(t *testing.T, path, sep string) map[string]int64 {
 		}
 	}
 	return out
-}
-
-// readyPod waits for a ready pod with labels in ns.
-func readyPod(t *testing.T, ns string, labels map[string]string) *corev1.Pod {
-	t.Helper()
-	var pod *corev1.Pod
-	eventually(t, 60*time.Second, "a ready pod", func() error {
-		var pods corev1.PodList
-		if err := k8s.List(context.Background(), &pods, client.InNamespace(ns), client.MatchingLabels(labels)); err != nil {
-			return err
-		}
-		for i := range pods.Items {
-			p := &pods.Items[i]
-			if p.Status.PodIP != "" && p.DeletionTimestamp == nil && kube.PodReady(p) {
-				pod = p
-				return nil
-			}
-		}
-		return fmt.Errorf("none yet")
-	})
-	return pod
 }
 
 func TestBenchFootprint(t *testing.T) {

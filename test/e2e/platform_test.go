@@ -99,21 +99,28 @@ var gatewayLabels = map[string]string{"app.kubernetes.io/name": "faas-gateway"}
 // readyPodIP waits for a ready pod with labels in ns and returns its IP.
 func readyPodIP(t *testing.T, ns string, labels map[string]string) string {
 	t.Helper()
-	var ip string
+	return readyPod(t, ns, labels).Status.PodIP
+}
+
+// readyPod waits for a ready pod with labels in ns.
+func readyPod(t *testing.T, ns string, labels map[string]string) *corev1.Pod {
+	t.Helper()
+	var pod *corev1.Pod
 	eventually(t, 60*time.Second, "a ready pod", func() error {
 		var pods corev1.PodList
 		if err := k8s.List(context.Background(), &pods, client.InNamespace(ns), client.MatchingLabels(labels)); err != nil {
 			return err
 		}
-		for _, p := range pods.Items {
-			if p.Status.PodIP != "" && p.DeletionTimestamp == nil && kube.PodReady(&p) {
-				ip = p.Status.PodIP
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			if p.Status.PodIP != "" && p.DeletionTimestamp == nil && kube.PodReady(p) {
+				pod = p
 				return nil
 			}
 		}
 		return fmt.Errorf("none yet")
 	})
-	return ip
+	return pod
 }
 
 // gatewayIdlePoolPods returns how many claimable pool pods of ns the
