@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -89,7 +87,7 @@ func (r *RuntimePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		p := &pods.Items[i]
 		switch {
 		case !p.DeletionTimestamp.IsZero():
-		case p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded:
+		case podEnded(p):
 			if err := r.Delete(ctx, p); client.IgnoreNotFound(err) != nil {
 				return ctrl.Result{}, fmt.Errorf("delete ended pool pod %s: %w", p.Name, err)
 			}
@@ -128,7 +126,7 @@ func (r *RuntimePoolReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		status.IdlePods = append(status.IdlePods, faasv1.PoolPod{Name: p.Name, PodIP: p.Status.PodIP, Ready: ready})
 	}
-	slices.SortFunc(status.IdlePods, func(a, b faasv1.PoolPod) int { return strings.Compare(a.Name, b.Name) })
+	sortByName(status.IdlePods)
 	if equality.Semantic.DeepEqual(status, pool.Status) {
 		return ctrl.Result{}, nil
 	}

@@ -98,8 +98,14 @@ func poolPodsOf(fn *faasv1.Function, pods []corev1.Pod) []faasv1.PoolPod {
 		}
 		out = append(out, faasv1.PoolPod{Name: p.Name, PodIP: p.Status.PodIP, Ready: kube.PodReady(p), SpecHash: hash})
 	}
-	slices.SortFunc(out, func(a, b faasv1.PoolPod) int { return strings.Compare(a.Name, b.Name) })
+	sortByName(out)
 	return out[:min(len(out), maxListedPoolPods)]
+}
+
+// sortByName orders listed pool pods by name, so a status does not change
+// with the cache's order.
+func sortByName(pods []faasv1.PoolPod) {
+	slices.SortFunc(pods, func(a, b faasv1.PoolPod) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // controlledBy: fn is p's controller.
