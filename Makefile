@@ -23,6 +23,7 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC manifests from the kub
 	$(CONTROLLER_GEN) crd paths="./api/..." output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=faas-operator paths="./internal/controller/..." output:rbac:artifacts:config=config/rbac/operator
 	$(CONTROLLER_GEN) rbac:roleName=faas-gateway paths="./internal/gateway/..." output:rbac:artifacts:config=config/rbac/gateway
+	$(CONTROLLER_GEN) rbac:roleName=faas-fetcher paths="./internal/fetcher/..." output:rbac:artifacts:config=config/rbac/fetcher
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate the DeepCopy methods of the API types.

@@ -8,8 +8,8 @@
 #   hack/images.sh daemon-up         start the private Docker daemon; prints DOCKER_HOST
 #   hack/images.sh daemon-down       stop it
 #
-# NAME is one of: faas-gateway faas-operator faas-python-runner faas-nodejs-runner
-# smoke-http (the default set), or faas-registry (built only when named).
+# NAME is one of: faas-gateway faas-operator faas-package faas-registry
+# faas-python-runner faas-nodejs-runner smoke-http (the default set).
 # No registry is reachable here, so base images are made locally: Python and
 # Node.js from debootstrapped Debian rootfs (cached), Go images FROM scratch
 # with a static binary built by `go build` on the host.
@@ -27,14 +27,16 @@ DOCKER_RUN="/run/$PROJECT-docker"
 export DOCKER_HOST="unix://$DOCKER_RUN/docker.sock"
 export DOCKER_API_VERSION=1.41
 # Debian packages (and suite) of each runtime's base image (debian_base).
-PYTHON_PACKAGES=python3
+# python3-pip: package builds run pip in the runner image itself, so native
+# wheels match the runner (docs/packages.md).
+PYTHON_PACKAGES=python3,python3-pip
 NODEJS_PACKAGES=nodejs
 # Node 20 (trixie): bookworm's Node 18 accepts chunk data not followed by
 # CRLF, a request-smuggling vector (runtimes/nodejs/README.md).
 NODEJS_SUITE=trixie
-ALL_IMAGES=(faas-gateway faas-operator faas-python-runner faas-nodejs-runner smoke-http)
+ALL_IMAGES=(faas-gateway faas-operator faas-package faas-registry faas-python-runner faas-nodejs-runner smoke-http)
 # Built only when named, so `make images-load` and CI do not pay for them.
-OPTIONAL_IMAGES=(faas-registry)
+OPTIONAL_IMAGES=()
 
 daemon_up() {
   command -v dockerd >/dev/null || apt_install docker.io
@@ -43,9 +45,18 @@ daemon_up() {
   mkdir -p "$DOCKER_DIR" "$DOCKER_RUN"
   # --iptables=false/--bridge=none: the daemon must not touch the forwarding
   # policy the kubelet's pod network relies on; builds use the host network.
-  setsid dockerd -H "$DOCKER_HOST" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_RUN/exec" \
-    --pidfile "$DOCKER_RUN/dockerd.pid" --iptables=false --ip-masq=false --bridge=none \
-    >>"$DOCKER_RUN/dockerd.log" 2>&1 </dev/null &
+  # The daemon outlives this script: it must not inherit its descriptors,
+  # such as the one a caller's `flock <lock> hack/images.sh` holds the lock
+  # on, which would then never be released.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec ${fd}>&-" 2>/dev/null
+    done
+    exec setsid dockerd -H "$DOCKER_HOST" --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_RUN/exec" \
+      --pidfile "$DOCKER_RUN/dockerd.pid" --iptables=false --ip-masq=false --bridge=none \
+      >>"$DOCKER_RUN/dockerd.log" 2>&1 </dev/null
+  ) &
   local i
   for ((i = 0; i < 300; i++)); do
     docker version >/dev/null 2>&1 && return 0
@@ -138,6 +149,10 @@ build_one() {
       ;;
     faas-gateway | faas-operator)
       go_binary "${name#faas-}" "./cmd/${name#faas-}"
+      docker build -q -f "$REPO_ROOT/build/$name.Dockerfile" -t "$name:$IMAGE_TAG" "$REPO_ROOT" >/dev/null
+      ;;
+    faas-package)
+      go_binary faas-package ./cmd/faas-package
       docker build -q -f "$REPO_ROOT/build/$name.Dockerfile" -t "$name:$IMAGE_TAG" "$REPO_ROOT" >/dev/null
       ;;
     faas-registry)

@@ -27,6 +27,8 @@ const MaxNameLength = 52
 
 // FunctionSpec is what the user wants to run and how far it may scale.
 // +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="spec.minReplicas must not be greater than spec.maxReplicas",fieldPath=".minReplicas"
+// +kubebuilder:validation:XValidation:rule="has(self.code) != has(self.__package__)",message="exactly one of spec.code and spec.package must be set"
+// +kubebuilder:validation:XValidation:rule="!has(self.__package__) || self.runtime == 'python'",message="spec.package is supported for the python runtime only; use spec.code for nodejs",fieldPath=".package"
 type FunctionSpec struct {
 	// runtime is the language of code.
 	// +optional
@@ -34,11 +36,19 @@ type FunctionSpec struct {
 	Runtime Runtime `json:"runtime,omitempty"`
 
 	// code is the function's source, inline. At most 768 KiB (UTF-8).
-	// +required
+	// Exactly one of code and package is set.
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=786432
 	// +kubebuilder:validation:XValidation:rule="size(bytes(self)) <= 786432",message="spec.code must be at most 768 KiB: it is stored in a ConfigMap"
-	Code string `json:"code"`
+	Code string `json:"code,omitempty"`
+
+	// package is the function's code as a package: a folder with modules,
+	// data files and an optional requirements.txt, pushed to the platform's
+	// registry as a source artifact and built in the cluster. Exactly one
+	// of code and package is set.
+	// +optional
+	Package *FunctionPackage `json:"package,omitempty"`
 
 	// handler is the name of the function in code that answers calls.
 	// +optional
@@ -132,6 +142,63 @@ type FunctionSpec struct {
 	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
 }
 
+// FunctionPackage names a package's source artifact.
+type FunctionPackage struct {
+	// source is the digest of the source artifact, pushed untagged to the
+	// platform registry's repository faas/<namespace>/<name>.
+	// +required
+	// +kubebuilder:validation:Pattern=`^sha256:[a-f0-9]{64}$`
+	Source string `json:"source"`
+
+	// module is the module of the folder holding the handler: "handler"
+	// for handler.py, "app.main" for app/main.py.
+	// +optional
+	// +kubebuilder:default=handler
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`
+	Module string `json:"module,omitempty"`
+}
+
+// PackageStatus is the build of a Function's package.
+type PackageStatus struct {
+	// source is the spec.package.source this status describes.
+	// +optional
+	Source string `json:"source,omitempty"`
+
+	// dependencies keys the dependency layer of the built artifact: the
+	// requirements, the runtime image and the pip settings it was built
+	// with. A new source with the same key is not built again.
+	// +optional
+	Dependencies string `json:"dependencies,omitempty"`
+
+	// dependenciesLayer is the digest of the dependency layer built for
+	// dependencies, reused by a code-only change.
+	// +optional
+	DependenciesLayer string `json:"dependenciesLayer,omitempty"`
+
+	// digest is the built artifact the runners fetch: the source's code
+	// and the installed dependencies. Empty until the build of source
+	// succeeded.
+	// +optional
+	Digest string `json:"digest,omitempty"`
+
+	// fetchURL is where the function's runners fetch digest: the
+	// node-local fetcher's URL of it.
+	// +optional
+	FetchURL string `json:"fetchURL,omitempty"`
+
+	// ticket lets the function's runners, and only them, fetch digest
+	// from the fetcher. It grants nothing else.
+	// +optional
+	Ticket string `json:"ticket,omitempty"`
+
+	// previous are artifacts this Function referenced before and the
+	// operator has not deleted from the registry yet.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	Previous []string `json:"previous,omitempty"`
+}
+
 // FunctionEgress lifts the default egress blocks of a function's pods.
 type FunctionEgress struct {
 	// allowAPIServer lets the function's pods reach the Kubernetes API
@@ -151,6 +218,15 @@ const (
 	// ConditionReady is True when the function can answer calls: it has a
 	// ready pod, or it is scaled to zero and will start one on demand.
 	ConditionReady = "Ready"
+	// ConditionPackageBuilt is True when spec.package's source is built
+	// into status.package.digest; False with ReasonBuilding while it is
+	// built, or ReasonBuildFailed with pip's message.
+	ConditionPackageBuilt = "PackageBuilt"
+
+	ReasonBuilding       = "Building"
+	ReasonBuildFailed    = "BuildFailed"
+	ReasonBuilt          = "Built"
+	ReasonPackageInvalid = "PackageInvalid"
 
 	ReasonAvailable       = "Available"
 	ReasonScaledToZero    = "ScaledToZero"
@@ -181,6 +257,10 @@ type FunctionStatus struct {
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// package is the build of spec.package.
+	// +optional
+	Package *PackageStatus `json:"package,omitempty"`
 
 	// codeHash identifies the code, handler and runtime the pods run.
 	// +optional

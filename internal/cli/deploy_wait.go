@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -70,6 +71,76 @@ func (a *app) waitReady(ctx context.Context, applied *faasv1.Function, entry pro
 			return err
 		}
 	}
+}
+
+// waitPackage polls the Function until the operator has built the package
+// deploy pushed, printing its progress on ErrOut; a failed build prints
+// the condition's message (pip's output) and ends with ExitBuildFailed.
+// ctx bounds it.
+func (a *app) waitPackage(ctx context.Context, applied *faasv1.Function, pkg *localPackage, timeout time.Duration) error {
+	key := client.ObjectKeyFromObject(applied)
+	source := applied.Spec.Package.Source
+	conn, err := a.connect()
+	if err != nil {
+		return err
+	}
+	var last readiness.Status
+	start, hinted := time.Now(), false
+	for {
+		var fn faasv1.Function
+		err := conn.Client.Get(ctx, key, &fn)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded) || (err == nil && ctx.Err() != nil):
+			return codeErrorf(ExitTimeout, "the package of function %s is not built after %s: %s: %s (--wait-timeout waits longer)",
+				key.Name, timeout, last.Reason, last.Message)
+		case apierrors.IsNotFound(err):
+			return codeErrorf(ExitNotFound, "function %s was deleted while waiting for it", key.Name)
+		case err != nil:
+			return fmt.Errorf("get Function %s: %w", key, err)
+		}
+		st := readiness.EvaluatePackage(&fn, source)
+		if st != last && st.State == readiness.Waiting {
+			fmt.Fprintf(a.env.ErrOut, "  %s: %s\n", st.Reason, st.Message)
+		}
+		last = st
+		if st.Reason == readiness.Pending && !hinted && time.Since(start) > operatorHint {
+			hinted = true
+			fmt.Fprintf(a.env.ErrOut, "  (no word from the operator after %s: is it running? kubectl -n faas-system get deploy faas-operator)\n", operatorHint)
+		}
+		switch st.State {
+		case readiness.Ready:
+			fmt.Fprintf(a.env.Out, "package %s\n", st.Message)
+			return nil
+		case readiness.Failed:
+			return buildFailed(a, key.Name, pkg, st)
+		}
+		if err := a.sleep(ctx); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				continue // reported with the last state above
+			}
+			return err
+		}
+	}
+}
+
+// buildFailed prints a failed build's message, pip's output, as it is,
+// and returns the one-line error of ExitBuildFailed.
+func buildFailed(a *app, name string, pkg *localPackage, st readiness.Status) error {
+	msg := strings.TrimRight(st.Message, "\n")
+	first, _, multi := strings.Cut(msg, "\n")
+	first = strings.TrimSuffix(strings.TrimSpace(first), ":")
+	if multi {
+		fmt.Fprintln(a.env.ErrOut, msg)
+		first += " (output above)"
+	}
+	if st.Reason == faasv1.ReasonPackageInvalid {
+		return codeErrorf(ExitBuildFailed, "the package of function %s was refused (%s): %s", name, st.Reason, first)
+	}
+	fix := ""
+	if strings.HasPrefix(first, "pip") {
+		fix = fmt.Sprintf("; fix %s and deploy again", filepath.Join(pkg.dir, project.RequirementsFile))
+	}
+	return codeErrorf(ExitBuildFailed, "the package of function %s failed to build (%s): %s%s", name, st.Reason, first, fix)
 }
 
 // readinessOf reads the Function and the objects made for it.

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/cli/fnspec"
 	"github.com/minifaas/minifaas/internal/cli/printers"
 	"github.com/minifaas/minifaas/internal/cli/readiness"
 	"github.com/minifaas/minifaas/internal/resources"
@@ -32,6 +34,12 @@ func (d *description) write(w io.Writer, now time.Time) error {
 	field("Runtime", orDash(string(s.Runtime)))
 	field("Handler", orDash(s.Handler))
 	field("Code", codeSummary(fn))
+	if p := s.Package; p != nil {
+		field("Package", p.Source)
+		field("Built", builtSummary(fn))
+		field("Dependencies", dependenciesSummary(fn))
+		field("Build", buildSummary(fn))
+	}
 	field("Replicas", fmt.Sprintf("%d desired, %d ready (min %d, max %d)",
 		fn.Status.DesiredReplicas, fn.Status.ReadyReplicas, s.MinReplicas, s.MaxReplicas))
 	field("Concurrency", fmt.Sprintf("%d calls per pod", s.Concurrency))
@@ -46,6 +54,9 @@ func (d *description) write(w io.Writer, now time.Time) error {
 	conds := &printers.Table{Header: []string{"TYPE", "STATUS", "REASON", "AGE", "MESSAGE"}}
 	for _, c := range fn.Status.Conditions {
 		msg := c.Message
+		if first, _, multi := strings.Cut(strings.TrimSpace(msg), "\n"); multi {
+			msg = first + " …"
+		}
 		if c.ObservedGeneration < fn.Generation {
 			msg += " (of an older generation)"
 		}
@@ -53,6 +64,11 @@ func (d *description) write(w io.Writer, now time.Time) error {
 	}
 	if err := writeSection(w, conds); err != nil {
 		return err
+	}
+
+	if fn.Spec.Package != nil {
+		fmt.Fprintln(w, "Last build error:")
+		fmt.Fprintf(w, "%s\n", indent(orNone(lastBuildError(fn)), "  "))
 	}
 
 	fmt.Fprintln(w, "Last load error:")
@@ -95,6 +111,13 @@ func orNone(s string) string {
 }
 
 func codeSummary(fn *faasv1.Function) string {
+	if p := fn.Spec.Package; p != nil {
+		s := "a package, module " + orDash(p.Module)
+		if hash := fn.Status.CodeHash; hash != "" {
+			s += ", hash " + hash[:min(12, len(hash))]
+		}
+		return s
+	}
 	code := fn.Spec.Code
 	n := strings.Count(code, "\n")
 	if code != "" && !strings.HasSuffix(code, "\n") {
@@ -109,6 +132,68 @@ func codeSummary(fn *faasv1.Function) string {
 		s += ", hash " + hash
 	}
 	return s
+}
+
+// builtSummary is the artifact the runners load, and whether it is of the
+// current source.
+func builtSummary(fn *faasv1.Function) string {
+	st := fn.Status.Package
+	switch {
+	case st == nil || st.Digest == "":
+		return "<none>: not built yet"
+	case st.Source != fn.Spec.Package.Source:
+		return fmt.Sprintf("%s, of the previous source %s (it serves until the new one is built)", st.Digest, fnspec.ShortDigest(st.Source))
+	}
+	return st.Digest
+}
+
+// dependenciesSummary is the key of the installed dependencies, and their
+// layer.
+func dependenciesSummary(fn *faasv1.Function) string {
+	st := fn.Status.Package
+	switch {
+	case st == nil || st.Digest == "":
+		return "<none>"
+	case st.Dependencies == "":
+		return "none (no requirements.txt)"
+	case st.DependenciesLayer != "":
+		return fmt.Sprintf("%s (layer %s)", st.Dependencies, fnspec.ShortDigest(st.DependenciesLayer))
+	}
+	return st.Dependencies
+}
+
+// buildSummary is the PackageBuilt condition in one line.
+func buildSummary(fn *faasv1.Function) string {
+	c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionPackageBuilt)
+	if c == nil {
+		return "<none>: the operator has not seen the package yet"
+	}
+	s := fmt.Sprintf("%s, %s", c.Status, c.Reason)
+	first, _, multi := strings.Cut(strings.TrimSpace(c.Message), "\n")
+	if first = strings.TrimSuffix(first, ":"); first != "" {
+		s += ": " + first
+	}
+	if multi {
+		s += " (below)"
+	}
+	if c.ObservedGeneration < fn.Generation {
+		s += " (of an older generation)"
+	}
+	return s
+}
+
+// lastBuildError is the message of a failed build, pip's output.
+func lastBuildError(fn *faasv1.Function) string {
+	c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionPackageBuilt)
+	if c == nil || c.Status == metav1.ConditionTrue || (c.Reason != faasv1.ReasonBuildFailed && c.Reason != faasv1.ReasonPackageInvalid) {
+		return ""
+	}
+	return strings.TrimSpace(c.Message)
+}
+
+// indent prefixes every line of s.
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
 // envSummary lists the names only: values may be secrets.

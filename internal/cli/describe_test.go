@@ -96,3 +96,46 @@ func TestLastLoadErrorFromAPod(t *testing.T) {
 		t.Errorf("lastLoadError = %q, want %q", got, want)
 	}
 }
+
+func TestDescribePackage(t *testing.T) {
+	src, old := "sha256:"+strings.Repeat("a", 64), "sha256:"+strings.Repeat("0", 64)
+	built, deps, layer := "sha256:"+strings.Repeat("b", 64), "sha256:"+strings.Repeat("d", 64), "sha256:"+strings.Repeat("e", 64)
+	pip := "pip install failed:\nERROR: No matching distribution found for nosuch==1.0"
+	fn := readyFunction("default", "hello", "", faasv1.ReasonAvailable, "1 pod ready")
+	fn.Spec.Package = &faasv1.FunctionPackage{Source: src, Module: "app.main"}
+	fn.Status.Package = &faasv1.PackageStatus{Source: old, Digest: built, Dependencies: deps, DependenciesLayer: layer}
+	fn.Status.Conditions = append(fn.Status.Conditions, metav1.Condition{Type: faasv1.ConditionPackageBuilt,
+		Status: metav1.ConditionFalse, Reason: faasv1.ReasonBuildFailed, Message: pip, ObservedGeneration: 1})
+	h := newHarness(t, withObjects(fn))
+	out := h.mustRun("describe", "hello")
+	for _, want := range []string{
+		"Code:         a package, module app.main\n",
+		"Package:      " + src + "\n",
+		"Built:        " + built + ", of the previous source sha256:000000000000 (it serves until the new one is built)\n",
+		"Dependencies: " + deps + " (layer sha256:eeeeeeeeeeee)\n",
+		"Build:        False, BuildFailed: pip install failed (below)\n",
+		"PackageBuilt   False    BuildFailed   <unknown>   pip install failed: …\n",
+		"Last build error:\n  pip install failed:\n  ERROR: No matching distribution found for nosuch==1.0\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Built, without requirements.
+	fn.Status.Package = &faasv1.PackageStatus{Source: src, Digest: built}
+	fn.Status.Conditions[1] = metav1.Condition{Type: faasv1.ConditionPackageBuilt, Status: metav1.ConditionTrue,
+		Reason: faasv1.ReasonBuilt, Message: "built as " + built, ObservedGeneration: 1}
+	h = newHarness(t, withObjects(fn))
+	out = h.mustRun("describe", "hello")
+	for _, want := range []string{
+		"Built:        " + built + "\n",
+		"Dependencies: none (no requirements.txt)\n",
+		"Build:        True, Built: built as " + built + "\n",
+		"Last build error:\n  <none>\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"oras.land/oras-go/v2/content"
+
 	"github.com/minifaas/minifaas/internal/cli/kubeconn"
 )
 
@@ -20,6 +22,10 @@ type Env struct {
 	Now func() time.Time
 	// Connect, when set, replaces connecting with the kubectl flags.
 	Connect func(flags *kubeconn.Flags) (*kubeconn.Conn, error)
+	// Registry, when set, replaces reaching the platform's package
+	// registry: it returns where to push the artifacts of repository
+	// (tests: an in-memory store).
+	Registry func(ctx context.Context, repository string) (content.Storage, error)
 	// HTTP calls the gateway; nil uses a client with no overall timeout
 	// (calls may stream) that does not follow redirects.
 	HTTP *http.Client

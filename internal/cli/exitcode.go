@@ -22,6 +22,10 @@ const (
 	ExitUnreachable = 6
 	// ExitTimeout: deploy --wait or delete --wait ran out of time.
 	ExitTimeout = 7
+	// ExitBuildFailed: deploy --wait saw the function's package fail to
+	// build (PackageBuilt=False, BuildFailed: pip's output is printed) or
+	// refused by the operator (PackageInvalid).
+	ExitBuildFailed = 8
 	// ExitInterrupted: stopped by Ctrl-C or SIGTERM (128 + SIGINT).
 	ExitInterrupted = 130
 )
@@ -38,6 +42,8 @@ const exitCodesHelp = `Exit codes:
   6    cannot reach the platform: no cluster configured, API server or gateway
        unreachable, or the Function CRD not installed
   7    timed out waiting (deploy --wait, delete --wait)
+  8    deploy: the package failed to build (pip's output is shown), or the
+       operator refused it
   130  interrupted`
 
 // exitError carries the exit code of an error whose message is already

@@ -14,7 +14,10 @@ minifaas platform installed.
 
 It talks to the cluster like kubectl (--kubeconfig, --context, -n) and to
 functions through the gateway: --gateway URL, else $FAAS_GATEWAY, else a
-port-forward it opens to svc/faas-gateway in faas-system.
+port-forward it opens to svc/faas-gateway in faas-system. A folder with a
+requirements.txt or more than its handler file deploys as a package,
+pushed the same way to the platform's registry (svc/faas-registry, or
+--registry URL, $FAAS_REGISTRY) and built in the cluster.
 
 A day with faas:
   faas init hello                      # a folder: handler.py, its test, faas.yaml

@@ -39,3 +39,19 @@ func applyOwned(ctx context.Context, c client.Client, scheme *runtime.Scheme, ow
 	}
 	return nil
 }
+
+// applyUnowned makes obj exactly as built with server-side apply, like
+// applyOwned, for an object that no single owner has.
+func applyUnowned(ctx context.Context, c client.Client, obj client.Object) error {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return fmt.Errorf("convert %T %s: %w", obj, obj.GetName(), err)
+	}
+	delete(u, "status")
+	unstructured.RemoveNestedField(u, "metadata", "creationTimestamp")
+	cfg := client.ApplyConfigurationFromUnstructured(&unstructured.Unstructured{Object: u})
+	if err := c.Apply(ctx, cfg, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply %s %s/%s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}

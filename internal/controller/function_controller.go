@@ -50,6 +50,9 @@ type FunctionReconciler struct {
 	// kept at zero, answering callers at once, before the next call tries
 	// again; DefaultLoadFailureHold when zero.
 	LoadFailureHold time.Duration
+	// Packages builds Functions' packages; without it a Function with a
+	// package is reported as not buildable.
+	Packages *Packages
 }
 
 // +kubebuilder:rbac:groups=faas.example.com,resources=functions,verbs=get;list;watch
@@ -72,9 +75,14 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !fn.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+		after, err := r.finalizePackages(ctx, &fn)
+		return ctrl.Result{RequeueAfter: after}, err
 	}
 	original := fn.DeepCopy()
+	buildAgain, perr := r.reconcilePackage(ctx, &fn)
+	if perr != nil {
+		log.FromContext(ctx).Error(perr, "Failed to build the function's package", "function", fn.Name)
+	}
 
 	pods, err := r.functionPods(ctx, &fn)
 	if err != nil {
@@ -90,7 +98,7 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		if serr := r.patchStatus(ctx, original, &fn); serr != nil {
 			log.FromContext(ctx).Error(serr, "Failed to record the reconcile failure in status")
 		}
-		return ctrl.Result{}, errors.Join(err, r.deleteEndedPoolPods(ctx, &fn, pods))
+		return ctrl.Result{}, errors.Join(err, perr, r.deleteEndedPoolPods(ctx, &fn, pods))
 	}
 
 	hold := r.LoadFailureHold
@@ -98,12 +106,27 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		hold = DefaultLoadFailureHold
 	}
 	keptFor := setObservedStatus(&fn, dep, pods, time.Now(), hold)
+	setUnbuilt(&fn)
 	// After the status has read their exit messages: a pool pod never
 	// restarts, so one whose runner ended is deleted.
 	if err := errors.Join(r.patchStatus(ctx, original, &fn), r.deleteEndedPoolPods(ctx, &fn, pods)); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: keptFor}, nil
+	if perr != nil {
+		return ctrl.Result{}, perr
+	}
+	return ctrl.Result{RequeueAfter: minPositive(keptFor, buildAgain)}, nil
+}
+
+// minPositive is the shorter of two requeue intervals, 0 meaning none.
+func minPositive(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
 }
 
 // deleteEndedPoolPods deletes fn's specialized pool pods whose runner

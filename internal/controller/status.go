@@ -160,3 +160,18 @@ func loadFailure(pods []corev1.Pod, codeHash string) string {
 	}
 	return ""
 }
+
+// setUnbuilt makes a Function whose package was never built not Ready,
+// with the build's state as the reason. One whose new version is being
+// built keeps serving the last built one and stays as observed.
+func setUnbuilt(fn *faasv1.Function) {
+	if resources.PackageBuilt(fn) {
+		return
+	}
+	ready := metav1.Condition{Type: faasv1.ConditionReady, Status: metav1.ConditionFalse, ObservedGeneration: fn.Generation,
+		Reason: faasv1.ReasonBuilding, Message: "the function's package is not built yet"}
+	if c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionPackageBuilt); c != nil && c.Status != metav1.ConditionTrue {
+		ready.Reason, ready.Message = c.Reason, c.Message
+	}
+	meta.SetStatusCondition(&fn.Status.Conditions, ready)
+}

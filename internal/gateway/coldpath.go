@@ -64,6 +64,8 @@ var _ coldstart.PoolClaimer = poolPath{}
 // pod: nothing on this path waits on the API server. The specialization is
 // the claim: a pod accepts one, so two replicas never share a pod between
 // two functions. It stops at the first pod that reports the code unloadable.
+// The pod is handed to its function in the API once it answered its first
+// call, or after HandoverDelay (see handovers).
 func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 	g := p.g
 	f := g.entry(key, false)
@@ -86,7 +88,11 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 		}
 		tried[pod.Name] = true
 		start := g.now()
-		sctx, cancel := context.WithTimeout(ctx, g.cfg.SpecializeTimeout)
+		timeout := g.cfg.SpecializeTimeout
+		if info.Spec.Package {
+			timeout = g.cfg.PackageSpecializeTimeout
+		}
+		sctx, cancel := context.WithTimeout(ctx, timeout)
 		err := g.claimer.Specialize(sctx, pod, pooltoken.Token(*keyBytes, pod.Namespace, pod.Name), info.Spec)
 		cancel()
 		elapsed := g.now().Sub(start)
@@ -127,24 +133,13 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 		pod.SpecHash = info.Spec.Hash
 		g.view.Claimed(key, pod, g.now())
 		f.markPool(pod.IP, true)
+		// The hand-over waits for the pod's first answer (or HandoverDelay):
+		// registered before the pod is ready, so no call can end first.
+		f.handovers.add(pod.IP, g.cfg.HandoverDelay, func() { g.handOver(f, info, pod) })
 		f.tracker.Apply(backends.Event{Kind: backends.Specialized, IP: pod.IP})
-		go g.adopt(f, info, pod)
 		return nil
 	}
 	return coldstart.ErrNoPoolPod
-}
-
-// adopt hands a claimed pod to its function in the API; a pod that cannot be
-// handed over is deleted and leaves rotation.
-func (g *Gateway) adopt(f *function, info *functionInfo, p pool.Pod) {
-	err := g.adopter.Adopt(f.gone, p, pool.Owner{Function: f.key, UID: info.UID, CodeHash: info.CodeHash, SpecHash: info.Spec.Hash})
-	if err == nil {
-		g.view.HandedOver(f.key, p.Name, g.now())
-		return
-	}
-	g.log.Error(err, "Failed to hand a specialized pool pod to its function", "function", f.key, "pod", p.Name)
-	g.view.Forget(f.key, p.Name, g.now())
-	f.tracker.Apply(backends.Event{Kind: backends.Retired, IP: p.IP})
 }
 
 // coldObserver records how starts went.

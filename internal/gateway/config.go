@@ -57,6 +57,10 @@ type Config struct {
 	// ClaimAttempts the pool pods one start tries.
 	SpecializeTimeout time.Duration
 	ClaimAttempts     int
+	// PackageSpecializeTimeout bounds the specialization of a pool pod
+	// with a package, which the pod fetches from its node's fetcher first
+	// (up to 100 MiB when the node does not have it yet).
+	PackageSpecializeTimeout time.Duration
 	// APITimeout bounds one write to the API server; AdoptAttempts and
 	// AdoptBackoff the hand-over of a claimed pool pod.
 	APITimeout    time.Duration
@@ -80,6 +84,14 @@ type Config struct {
 	// HandoverTTL is how long a pool pod this replica specialized counts
 	// as its function's before the function's status lists it.
 	HandoverTTL time.Duration
+	// HandoverDelay bounds how long the hand-over of a claimed pool pod
+	// waits for the pod's first answer: the work the hand-over sets off on
+	// the node would stall that call. At most a quarter of HandoverTTL (the
+	// claim must not lapse before it is handed over) and of
+	// PoolWarmInterval (another replica's pool warmer deletes a pod seen
+	// specialized and idle on two rounds: one waiting for its hand-over
+	// must not be taken for one never handed over).
+	HandoverDelay time.Duration
 
 	// LeaderElect makes one gateway replica the autoscaler.
 	LeaderElect bool
@@ -113,10 +125,10 @@ func (c Config) Validate() error {
 		"--hold-timeout": c.HoldTimeout, "--probe-interval": c.ProbeInterval, "--probe-max-interval": c.ProbeMaxInterval,
 		"--probe-timeout": c.ProbeTimeout, "--probe-request-timeout": c.ProbeRequestTimeout,
 		"--cold-start-timeout": c.ColdStartTimeout, "--cold-start-ask-grace": c.ColdStartAskGrace, "--heal-interval": c.HealInterval,
-		"--specialize-timeout": c.SpecializeTimeout, "--api-timeout": c.APITimeout,
+		"--specialize-timeout": c.SpecializeTimeout, "--package-specialize-timeout": c.PackageSpecializeTimeout, "--api-timeout": c.APITimeout,
 		"--pool-warm-interval": c.PoolWarmInterval, "--stats-timeout": c.StatsTimeout,
 		"--autoscale-interval": c.AutoscaleInterval, "--burst-window": c.BurstWindow,
-		"--scrape-timeout": c.ScrapeTimeout, "--header-timeout": c.HeaderTimeout, "--dial-timeout": c.DialTimeout, "--pod-keep-alive-timeout": c.PodKeepAliveTimeout, "--keep-alive-timeout": c.KeepAliveTimeout, "--pending-ttl": c.PendingTTL, "--handover-ttl": c.HandoverTTL, "--peer-gone-after": c.PeerGoneAfter, "--shutdown-timeout": c.ShutdownTimeout,
+		"--scrape-timeout": c.ScrapeTimeout, "--header-timeout": c.HeaderTimeout, "--dial-timeout": c.DialTimeout, "--pod-keep-alive-timeout": c.PodKeepAliveTimeout, "--keep-alive-timeout": c.KeepAliveTimeout, "--pending-ttl": c.PendingTTL, "--handover-ttl": c.HandoverTTL, "--handover-delay": c.HandoverDelay, "--peer-gone-after": c.PeerGoneAfter, "--shutdown-timeout": c.ShutdownTimeout,
 	}
 	for flag, d := range positive {
 		if d <= 0 {
@@ -138,6 +150,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--lease-duration must exceed --renew-deadline, which must exceed --retry-period")
 	case c.RunnerPort <= 0 || c.RunnerAdminPort <= 0:
 		return fmt.Errorf("runner ports must be positive")
+	case c.HandoverDelay > c.HandoverTTL/4 || c.HandoverDelay > c.PoolWarmInterval/4:
+		return fmt.Errorf("--handover-delay must be at most a quarter of --handover-ttl and of --pool-warm-interval")
 	case c.DrainDelay < 0 || c.DeadlineGrace < 0 || c.ColdStartRetryBackoff < 0 || c.ProbeFastFor < 0:
 		return fmt.Errorf("durations must not be negative")
 	}

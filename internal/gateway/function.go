@@ -44,6 +44,12 @@ type functionInfo struct {
 	// LoadFailed is true when the Ready condition says the current code
 	// cannot load.
 	LoadFailed bool
+	// Unbuilt is why the function will have nothing to run: the build of
+	// its first package failed (the PackageBuilt condition); "" while it
+	// is being built or once it was.
+	Unbuilt string
+	// pkg is the built package the code-derived parts were made for.
+	pkg builtPackage
 	// Spec is how a pool pod is specialized for the function; nil when it
 	// takes the Deployment path only.
 	Spec *pool.Spec
@@ -72,10 +78,21 @@ func infoOf(fn *faasv1.Function, prev *functionInfo) *functionInfo {
 		IdleTimeout:       time.Duration(max(fn.Spec.IdleTimeoutSeconds, 1)) * time.Second,
 		CallTimeout:       time.Duration(max(fn.Spec.TimeoutSeconds, 1)) * time.Second,
 	}
-	if prev != nil && prev.CodeHash != "" && prev.UID == fn.UID && prev.Generation == fn.Generation {
+	if p := fn.Status.Package; p != nil {
+		info.pkg = builtPackage{digest: p.Digest, url: p.FetchURL, ticket: p.Ticket}
+	}
+	if prev != nil && prev.CodeHash != "" && prev.UID == fn.UID && prev.Generation == fn.Generation && prev.pkg == info.pkg {
 		info.CodeHash, info.Spec = prev.CodeHash, prev.Spec
 	} else {
 		info.CodeHash, info.Spec = resources.CodeHash(fn), pool.SpecFor(fn)
+	}
+	if !resources.PackageBuilt(fn) {
+		// Being built, or this status not seen yet: calls wait, as for any
+		// start. A build that failed is what they are told at once.
+		if c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionPackageBuilt); c != nil &&
+			(c.Reason == faasv1.ReasonBuildFailed || c.Reason == faasv1.ReasonPackageInvalid) {
+			info.Unbuilt = c.Reason + ": " + c.Message
+		}
 	}
 	if c := meta.FindStatusCondition(fn.Status.Conditions, faasv1.ConditionReady); c != nil {
 		info.ReadyMessage = c.Reason + ": " + c.Message
@@ -83,6 +100,10 @@ func infoOf(fn *faasv1.Function, prev *functionInfo) *functionInfo {
 	}
 	return info
 }
+
+// builtPackage is what of a Function's status the specialization of a pool
+// pod carries.
+type builtPackage struct{ digest, url, ticket string }
 
 // unloadable is a pool pod's report that a specialization cannot load.
 type unloadable struct {
@@ -109,6 +130,10 @@ type function struct {
 	gone   context.Context
 	cancel context.CancelFunc
 
+	// handovers are the pool pods this replica claimed whose hand-over
+	// waits for their first answer.
+	handovers handovers
+
 	mu sync.Mutex
 	// poolIPs are the pool pods serving the function; guarded by mu.
 	poolIPs map[string]bool
@@ -120,7 +145,12 @@ func (f *function) Acquire(ctx context.Context, hold time.Duration) (capacity.Sl
 	return f.breaker.AcquireWithin(ctx, hold)
 }
 
-func (f *function) Release(s capacity.Slot) { f.breaker.Release(s) }
+// Release frees s, then starts its pod's hand-over if it waited for the
+// pod's first answer.
+func (f *function) Release(s capacity.Slot) {
+	f.breaker.Release(s)
+	f.handovers.answered(s.Pod.IP)
+}
 
 func (f *function) CallTimeout() time.Duration { return f.info.Load().CallTimeout }
 
@@ -142,6 +172,9 @@ func (f *function) Unavailable() error {
 
 func (f *function) loadError() error {
 	info := f.info.Load()
+	if info.Unbuilt != "" {
+		return fmt.Errorf("%w: %s has no package to run: %s", httpapi.ErrUnavailable, f.name, info.Unbuilt)
+	}
 	if info.LoadFailed {
 		return fmt.Errorf("%w: %s cannot load its code: %s", httpapi.ErrUnavailable, f.name, info.ReadyMessage)
 	}

@@ -52,21 +52,40 @@ func (s *fakeScaler) ScaleIf(_ context.Context, key types.NamespacedName, want i
 	return from, true, nil
 }
 
-// fakePods records pool pod writes.
+// fakePods records pool pod writes; like the API, it takes none once
+// the write's context is done.
 type fakePods struct {
+	// onPatch, if set, is told of each patch as it is taken.
+	onPatch func(pod string)
+
 	mu      sync.Mutex
 	patched []string
 	deleted []string
 }
 
-func (p *fakePods) Patch(_ context.Context, ns, name string, _ []byte) error {
+func (p *fakePods) Patch(ctx context.Context, ns, name string, _ []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if p.onPatch != nil {
+		p.onPatch(ns + "/" + name)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.patched = append(p.patched, ns+"/"+name)
 	return nil
 }
 
-func (p *fakePods) Delete(_ context.Context, ns, name string) error {
+func (p *fakePods) patchedPods() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.patched...)
+}
+
+func (p *fakePods) Delete(ctx context.Context, ns, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.deleted = append(p.deleted, ns+"/"+name)
@@ -109,6 +128,9 @@ type fakePod struct {
 	specializeStatus atomic.Int32
 	specializeBody   atomic.Pointer[string]
 	specializations  atomic.Int32
+	// specialized is set once a specialization was accepted; its stats
+	// then say so, as a runner's do.
+	specialized atomic.Bool
 	// specializeDelay holds the answer to a specialization this long.
 	specializeDelay atomic.Int64
 }
@@ -138,11 +160,19 @@ func startPod(t testing.TB, ip string, p ports) *fakePod {
 				w.WriteHeader(http.StatusServiceUnavailable)
 			}
 		case runnerapi.StatsPath:
-			_ = json.NewEncoder(w).Encode(runnerapi.Stats{IdleSeconds: 3600})
+			st := runnerapi.Stats{IdleSeconds: 3600}
+			if pod.specialized.Load() {
+				micros := int64(100)
+				st.SpecializeMicros = &micros
+			}
+			_ = json.NewEncoder(w).Encode(st)
 		case runnerapi.SpecializePath:
 			pod.specializations.Add(1)
 			time.Sleep(time.Duration(pod.specializeDelay.Load()))
 			status := int(pod.specializeStatus.Load())
+			if status == http.StatusOK {
+				pod.specialized.Store(true)
+			}
 			w.WriteHeader(status)
 			if b := pod.specializeBody.Load(); b != nil {
 				_, _ = w.Write([]byte(*b))
@@ -174,9 +204,9 @@ func testConfig(p ports) Config {
 		MaxWaiting: 100, MaxAttempts: 4, HeaderTimeout: time.Second, DialTimeout: time.Second, PodKeepAliveTimeout: time.Minute, KeepAliveTimeout: time.Minute, DeadlineGrace: 200 * time.Millisecond,
 		ProbeInterval: time.Millisecond, ProbeFastFor: time.Second, ProbeMaxInterval: 10 * time.Millisecond, ProbeTimeout: time.Minute,
 		ProbeRequestTimeout: 500 * time.Millisecond, ColdStartTimeout: 5 * time.Second, ColdStartRetryBackoff: 100 * time.Millisecond, ColdStartAskGrace: time.Second,
-		HealInterval: 50 * time.Millisecond, SpecializeTimeout: time.Second, ClaimAttempts: 3, PeerGoneAfter: time.Minute, APITimeout: time.Second, AdoptAttempts: 2,
+		HealInterval: 50 * time.Millisecond, SpecializeTimeout: time.Second, PackageSpecializeTimeout: time.Second, ClaimAttempts: 3, PeerGoneAfter: time.Minute, APITimeout: time.Second, AdoptAttempts: 2,
 		AdoptBackoff: 10 * time.Millisecond, PoolWarmInterval: time.Minute, StatsTimeout: time.Second,
-		AutoscaleInterval: time.Second, BurstWindow: 2 * time.Second, ScrapeTimeout: time.Second, PendingTTL: time.Minute, HandoverTTL: time.Minute,
+		AutoscaleInterval: time.Second, BurstWindow: 2 * time.Second, ScrapeTimeout: time.Second, PendingTTL: time.Minute, HandoverTTL: time.Minute, HandoverDelay: time.Second,
 		RunnerPort: p.call, RunnerAdminPort: p.admin, SystemNamespace: "faas-system", DrainDelay: 0, ShutdownTimeout: time.Second,
 	}
 }
@@ -216,6 +246,12 @@ func newTestGateway(t testing.TB, cfg Config) *testGateway {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	return newTestGatewayUntil(ctx, cfg)
+}
+
+// newTestGatewayUntil is newTestGateway whose background work ends with
+// ctx, as Run's ends when the gateway stops.
+func newTestGatewayUntil(ctx context.Context, cfg Config) *testGateway {
 	metrics := NewMetrics()
 	pods, scaler := &fakePods{}, newFakeScaler()
 	gw := New(ctx, cfg, scaler, pods, metrics, logr.Discard())

@@ -54,6 +54,18 @@ type Config struct {
 	PoolConcurrency     int
 	// PprofAddr serves net/http/pprof; "0" (the default) turns it off.
 	PprofAddr string
+	// PackageImage is the faas-package image of package builds; empty
+	// turns packages off.
+	PackageImage string
+	// RegistryService and FetcherService name the package registry's and
+	// the node-local fetcher's Services in SystemNamespace.
+	RegistryService, FetcherService string
+	// BuildDeadline bounds one package build; RegistryTimeout one request
+	// to the registry.
+	BuildDeadline, RegistryTimeout time.Duration
+	// BuildPollInterval, BuildRetryInterval, BuildJobTTL and
+	// PackageCleanupGiveUp: see controller.Packages.
+	BuildPollInterval, BuildRetryInterval, BuildJobTTL, PackageCleanupGiveUp time.Duration
 }
 
 // Defaults of the API client's rate limit and of the reconcile workers.
@@ -62,6 +74,8 @@ const (
 	DefaultBurst               = 100
 	DefaultFunctionConcurrency = 16
 	DefaultPoolConcurrency     = 1
+	DefaultBuildDeadline       = 10 * time.Minute
+	DefaultRegistryTimeout     = 30 * time.Second
 )
 
 // APIServerPrefixes returns APIServerCIDRs parsed; a bare IP is a /32 or

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
@@ -82,6 +83,20 @@ func Run(ctx context.Context, cfg Config) error {
 		Images:          cfg.Images(),
 		Network:         network,
 		LoadFailureHold: cfg.LoadFailureHold,
+	}
+	if cfg.PackageImage != "" {
+		r.Packages = &controller.Packages{
+			Registry: &controller.PackageRegistry{
+				Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(), Namespace: cfg.SystemNamespace,
+				RegistryService: cfg.RegistryService, FetcherService: cfg.FetcherService, Timeout: cfg.RegistryTimeout,
+			},
+			Image: cfg.PackageImage, BuildDeadline: cfg.BuildDeadline,
+			PollInterval: cfg.BuildPollInterval, RetryInterval: cfg.BuildRetryInterval,
+			JobTTL: cfg.BuildJobTTL, CleanupGiveUp: cfg.PackageCleanupGiveUp,
+		}
+		if err := mgr.Add(manager.RunnableFunc(r.Packages.Registry.EnsureCredentials)); err != nil {
+			return fmt.Errorf("add the package credentials: %w", err)
+		}
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up Function controller: %w", err)

@@ -34,6 +34,29 @@ type packEntry struct {
 // nothing outside dir is ever read. lim bounds the unpacked size and the
 // number of entries.
 func Pack(w io.Writer, dir, name string, lim Limits) (ocispec.Descriptor, error) {
+	return PackWith(w, dir, name, PackOptions{Limits: lim})
+}
+
+// PackOptions are what PackWith takes beyond the folder and the title.
+type PackOptions struct {
+	// Limits bound the unpacked size and the number of entries packed.
+	Limits Limits
+	// Exclude, when set, is asked about every entry under the folder, by
+	// its slash-separated path relative to the folder ("lib/util.py") and
+	// whether it is a directory. An entry it excludes is not packed and
+	// does not count against Limits; an excluded directory is not walked
+	// at all, so what it holds (links of a virtualenv, say) is never read
+	// or refused. It must be a pure function of its arguments for the
+	// output to stay deterministic.
+	Exclude func(name string, isDir bool) bool
+}
+
+// PackWith is Pack with options: the same deterministic layer of the
+// entries of dir that opts.Exclude leaves in. dir itself is opened as
+// os.OpenRoot opens it, following links in its own path; when a hostile
+// party may have replaced dir with a link, open it without following
+// links and use PackRoot.
+func PackWith(w io.Writer, dir, name string, opts PackOptions) (ocispec.Descriptor, error) {
 	if err := validTitle(name); err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -42,8 +65,18 @@ func Pack(w io.Writer, dir, name string, lim Limits) (ocispec.Descriptor, error)
 		return ocispec.Descriptor{}, fmt.Errorf("open package folder: %w", err)
 	}
 	defer root.Close()
+	return PackRoot(w, root, name, opts)
+}
 
-	entries, err := listEntries(root, newBudget(lim))
+// PackRoot is PackWith of the folder root is open on: the caller chose how
+// to open it (e.g. through a parent Root, refusing links), and nothing
+// outside it is read. Links under it are refused as Pack refuses them.
+func PackRoot(w io.Writer, root *os.Root, name string, opts PackOptions) (ocispec.Descriptor, error) {
+	if err := validTitle(name); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	dir := root.Name()
+	entries, err := listEntries(root, newBudget(opts.Limits), opts.Exclude)
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
 	}
@@ -72,14 +105,20 @@ func Pack(w io.Writer, dir, name string, lim Limits) (ocispec.Descriptor, error)
 }
 
 // listEntries walks root without following links and returns its entries
-// sorted by name, within b.
-func listEntries(root *os.Root, b *budget) ([]packEntry, error) {
+// that exclude (if set) leaves in, sorted by name, within b.
+func listEntries(root *os.Root, b *budget, exclude func(string, bool) bool) ([]packEntry, error) {
 	var entries []packEntry
 	err := fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if p == "." {
+			return nil
+		}
+		if exclude != nil && exclude(p, d.IsDir()) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
 			return nil
 		}
 		info, err := d.Info()
@@ -98,7 +137,7 @@ func listEntries(root *os.Root, b *budget) ([]packEntry, error) {
 			}
 			entries = append(entries, packEntry{name: p, size: info.Size(), exec: info.Mode()&0o111 != 0})
 		default:
-			return fmt.Errorf("%s (%s): %w", p, info.Mode().Type(), ErrUnsupportedType)
+			return fmt.Errorf("%s is %s: %w", p, describeType(info.Mode()), ErrUnsupportedType)
 		}
 		return nil
 	})
@@ -108,6 +147,23 @@ func listEntries(root *os.Root, b *budget) ([]packEntry, error) {
 	// A directory's name is a prefix of its children's, so it sorts first.
 	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
 	return entries, nil
+}
+
+// describeType names what an entry that is neither a regular file nor a
+// directory is, for an error a user reads.
+func describeType(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return fmt.Sprintf("of type %s", m.Type())
+	}
 }
 
 func writeEntry(tw *tar.Writer, root *os.Root, e packEntry) error {

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/crypto/bcrypt"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
 )
 
 // The registry these tests push to and fetch from is the one the platform
@@ -73,12 +75,23 @@ type testRegistry struct {
 func startRegistry(t *testing.T) testRegistry {
 	t.Helper()
 	root := t.TempDir()
+	// The platform's registry requires its htpasswd account.
+	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte(testUser+":"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, registryBinary, "serve", registryConfig)
 	cmd.Env = append(os.Environ(),
 		"OTEL_TRACES_EXPORTER=none",
 		"REGISTRY_HTTP_ADDR=127.0.0.1:0",
+		"REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:0",
 		"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="+root,
+		"REGISTRY_AUTH_HTPASSWD_PATH="+htpasswd,
 	)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -136,8 +149,13 @@ func (r testRegistry) repo(t *testing.T, name string) *remote.Repository {
 		t.Fatal(err)
 	}
 	repo.PlainHTTP = true
+	repo.Client = &auth.Client{Cache: auth.NewCache(),
+		Credential: auth.StaticCredential(r.addr, auth.Credential{Username: testUser, Password: testPassword})}
 	return repo
 }
+
+// The htpasswd account of the test registry.
+const testUser, testPassword = "faas", "test-password"
 
 // blobPath is where the filesystem driver keeps a blob's bytes.
 func (r testRegistry) blobPath(d digest.Digest) string {

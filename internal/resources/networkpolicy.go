@@ -145,3 +145,24 @@ func blockedEgress(egress faasv1.FunctionEgress, iso Isolation) (v4, v6 []string
 	slices.Sort(v6)
 	return slices.Compact(v4), slices.Compact(v6)
 }
+
+// BuildNetworkPolicyName is the name of the NetworkPolicy of build pods.
+const BuildNetworkPolicyName = "faas-builds"
+
+// MakeBuildNetworkPolicy builds the NetworkPolicy of the package build pods
+// in the platform's namespace: nothing may connect to them, and they may
+// connect anywhere (pip's index) but the API server and the cloud metadata
+// address, like a runner pod.
+func MakeBuildNetworkPolicy(namespace string, iso Isolation) *networkingv1.NetworkPolicy {
+	spec := runnerPolicySpec(map[string]string{ComponentLabel: "build", ManagedByLabel: ManagedBy}, faasv1.FunctionEgress{}, iso)
+	spec.Ingress = nil
+	return &networkingv1.NetworkPolicy{
+		TypeMeta: metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "NetworkPolicy"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      BuildNetworkPolicyName,
+			Namespace: namespace,
+			Labels:    map[string]string{ComponentLabel: "build", ManagedByLabel: ManagedBy},
+		},
+		Spec: spec,
+	}
+}

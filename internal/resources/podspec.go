@@ -36,6 +36,9 @@ func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
 		{Name: runnerapi.EnvTimeoutSeconds, Value: strconv.Itoa(int(fn.Spec.TimeoutSeconds))},
 		{Name: runnerapi.EnvConcurrency, Value: strconv.Itoa(int(fn.Spec.Concurrency))},
 	}
+	if src := PackageSource(fn); src != nil {
+		env = append(env, packageEnv(src)...)
+	}
 	env = append(env, fn.Spec.Env...)
 	spec := runnerPodSpec(image, env, fn.Spec.Resources, int64(fn.Spec.TimeoutSeconds))
 	spec.RuntimeClassName = fn.Spec.RuntimeClassName
@@ -51,6 +54,7 @@ func MakePodSpec(fn *faasv1.Function, image string) corev1.PodSpec {
 // env, a readiness probe on the runner, a drain before SIGTERM, an
 // in-memory /tmp and the locked-down security context.
 func runnerPodSpec(image string, env []corev1.EnvVar, res corev1.ResourceRequirements, callTimeoutSeconds int64) corev1.PodSpec {
+	pkgVolume, pkgMount := packageVolume()
 	env = append([]corev1.EnvVar{
 		{Name: runnerapi.EnvPort, Value: strconv.Itoa(runnerapi.CallPort)},
 		{Name: runnerapi.EnvAdminPort, Value: strconv.Itoa(runnerapi.AdminPort)},
@@ -94,12 +98,13 @@ func runnerPodSpec(image string, env []corev1.EnvVar, res corev1.ResourceRequire
 				ReadOnlyRootFilesystem:   ptr.To(true),
 				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			},
-			VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}, pkgMount},
 		}},
 		Volumes: []corev1.Volume{
 			{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
 				Medium: corev1.StorageMediumMemory, SizeLimit: resource.NewQuantity(64<<20, resource.BinarySI),
 			}}},
+			pkgVolume,
 		},
 	}
 }

@@ -20,7 +20,18 @@ const (
 	HealthPath = "/_/health"
 	// StatsPath answers Stats as JSON.
 	StatsPath = "/_/stats"
-	// SpecializePath takes one POST of a Specialization in pool mode.
+	// SpecializePath takes one POST of a Specialization in pool mode, with
+	// AuthorizationScheme and the pod's token. The runner answers:
+	//   - 200 SpecializeResult: it serves the function from now on;
+	//   - 400 (malformed) or 403 (wrong token): nothing was claimed;
+	//   - 409 SpecializeConflict: it took a specialization before;
+	//   - 422 ErrorBody: the code (or package) did not load; the pod is
+	//     spent and exits LoadFailedExitCode;
+	//   - 503 ErrorBody: it could not fetch its package (the fetcher
+	//     unreachable, too slow, or answering 5xx or 429): nothing is
+	//     known of the code, so this is no load failure, and another pod
+	//     may succeed; the pod still accepted a specialization and must
+	//     not be reused, so it exits FetchFailedExitCode.
 	SpecializePath = "/_/specialize"
 )
 
@@ -41,6 +52,17 @@ const (
 	// may specialize a pool pod. The runner removes it from its environment
 	// before any function code runs.
 	EnvSpecializeTokenSHA256 = "FAAS_SPECIALIZE_TOKEN_SHA256"
+	// EnvPackageURL, EnvPackageTicket, EnvPackageDigest and EnvPackageModule
+	// are a PackageSource in deployment mode: set, the runner loads the
+	// package instead of EnvCodePath. The runner removes EnvPackageTicket
+	// from its environment before any function code runs.
+	EnvPackageURL    = "FAAS_PACKAGE_URL"
+	EnvPackageTicket = "FAAS_PACKAGE_TICKET"
+	EnvPackageDigest = "FAAS_PACKAGE_DIGEST"
+	EnvPackageModule = "FAAS_PACKAGE_MODULE"
+	// EnvPackageDir is where the runner unpacks a package; an emptyDir of
+	// the pod. Default DefaultPackageDir.
+	EnvPackageDir = "FAAS_PACKAGE_DIR"
 )
 
 // Modes of a runner.
@@ -58,12 +80,23 @@ const (
 	DefaultConcurrency    = 10
 	DefaultMaxBodyBytes   = 6 << 20
 	DefaultTerminationLog = "/dev/termination-log"
+	DefaultPackageDir     = "/var/faas/package"
+	DefaultPackageModule  = "handler"
 )
 
 // LoadFailedExitCode is the exit code of a runner whose function code did
 // not load; it writes the reason to its termination log first. Any other
 // non-zero exit (a crash, an OOM kill) is not a load failure.
 const LoadFailedExitCode = 3
+
+// FetchFailedExitCode is the exit code of a runner that could not get its
+// package from the fetcher (unreachable, too slow, or answering 5xx or 429,
+// after a few tries within its fetch timeout); it writes the reason to its
+// termination log first. It says nothing about the code: it is not a load
+// failure, and the kubelet restarts the container with its usual backoff.
+// A 401, 403, 404 or 422 from the fetcher, or an archive that is refused,
+// is a load failure (LoadFailedExitCode).
+const FetchFailedExitCode = 4
 
 // AuthorizationScheme prefixes the specialization token in the
 // Authorization header: "Bearer <token>".
@@ -72,13 +105,51 @@ const AuthorizationScheme = "Bearer "
 // Specialization is the body of the one POST to SpecializePath.
 type Specialization struct {
 	// Function is "<namespace>/<name>".
-	Function       string            `json:"function"`
-	Handler        string            `json:"handler"`
-	Code           string            `json:"code"`
+	Function string `json:"function"`
+	Handler  string `json:"handler"`
+	// Code is the function's inline source; empty when Package is set.
+	Code string `json:"code"`
+	// Package is the function's package, loaded instead of Code.
+	Package        *PackageSource    `json:"package,omitempty"`
 	Env            map[string]string `json:"env"`
 	TimeoutSeconds int32             `json:"timeoutSeconds"`
 	Concurrency    int32             `json:"concurrency"`
 }
+
+// PackageSource tells a runner where to get its function's package: a GET
+// of URL with the header "Authorization: Bearer <Ticket>" answers the
+// package as an uncompressed tar (PackageMediaType) of regular files and
+// directories only, under PackageCodeDir/ and, when it has dependencies,
+// PackageDepsDir/. The runner unpacks it into its package directory, puts
+// PackageDepsDir then PackageCodeDir first on its module path and imports
+// Module, whose Handler answers calls.
+type PackageSource struct {
+	// URL is the node-local fetcher's URL of the package (FetchPath).
+	URL string `json:"url"`
+	// Ticket lets the bearer fetch this package only (see FetchPath).
+	Ticket string `json:"ticket"`
+	// Digest is the package's manifest digest, "sha256:<hex>": what the
+	// fetcher verified, for the runner's logs and its stats.
+	Digest string `json:"digest"`
+	// Module is the module holding the handler, "handler" for handler.py.
+	Module string `json:"module"`
+}
+
+// The node-local fetcher's contract, which runners call.
+const (
+	// FetchPath is the path pattern of a package at the fetcher:
+	// /v1/packages/<namespace>/<function>/sha256:<hex>. Its ticket is
+	// bound to exactly these three values.
+	FetchPath = "/v1/packages/"
+	// FetcherPort is the port of the fetcher's Service.
+	FetcherPort = 8090
+	// PackageMediaType is the fetcher's answer's Content-Type.
+	PackageMediaType = "application/x-tar"
+	// PackageCodeDir and PackageDepsDir are the top-level directories of a
+	// package: the function's folder and what its requirements installed.
+	PackageCodeDir = "code"
+	PackageDepsDir = "deps"
+)
 
 // SpecializeResult is the 200 answer to a specialization.
 type SpecializeResult struct {

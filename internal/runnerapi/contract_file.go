@@ -8,17 +8,29 @@ const ContractFile = "runtimes/contract/runner.json"
 
 // fileContent is the layout of ContractFile.
 type fileContent struct {
-	Comment            string            `json:"_comment"`
-	Ports              map[string]port   `json:"ports"`
-	Paths              map[string]string `json:"paths"`
-	Env                map[string]string `json:"env"`
-	Modes              []string          `json:"modes"`
-	Defaults           map[string]any    `json:"defaults"`
-	LoadFailedExitCode int               `json:"loadFailedExitCode"`
-	Authorization      string            `json:"authorizationScheme"`
+	Comment             string            `json:"_comment"`
+	Ports               map[string]port   `json:"ports"`
+	Paths               map[string]string `json:"paths"`
+	Env                 map[string]string `json:"env"`
+	Modes               []string          `json:"modes"`
+	Defaults            map[string]any    `json:"defaults"`
+	LoadFailedExitCode  int               `json:"loadFailedExitCode"`
+	FetchFailedExitCode int               `json:"fetchFailedExitCode"`
+	Authorization       string            `json:"authorizationScheme"`
+	Fetcher             fetcher           `json:"fetcher"`
 	// Examples are one value of each JSON message, with every field set.
 	Examples map[string]any `json:"examples"`
 }
+
+type fetcher struct {
+	Path      string `json:"path"`
+	Port      int    `json:"port"`
+	MediaType string `json:"mediaType"`
+	CodeDir   string `json:"codeDir"`
+	DepsDir   string `json:"depsDir"`
+}
+
+const zeros64 = "0000000000000000000000000000000000000000000000000000000000000000"
 
 type port struct {
 	Env     string `json:"env"`
@@ -42,18 +54,28 @@ func File() ([]byte, error) {
 			"timeoutSeconds": EnvTimeoutSeconds, "concurrency": EnvConcurrency, "port": EnvPort,
 			"adminPort": EnvAdminPort, "maxBodyBytes": EnvMaxBodyBytes, "terminationLog": EnvTerminationLog,
 			"mode": EnvMode, "specializeTokenSHA256": EnvSpecializeTokenSHA256,
+			"packageURL": EnvPackageURL, "packageTicket": EnvPackageTicket, "packageDigest": EnvPackageDigest,
+			"packageModule": EnvPackageModule, "packageDir": EnvPackageDir,
 		},
+		Fetcher: fetcher{Path: FetchPath, Port: FetcherPort, MediaType: PackageMediaType,
+			CodeDir: PackageCodeDir, DepsDir: PackageDepsDir},
 		Modes: []string{ModeDeployment, ModePool},
 		Defaults: map[string]any{
 			"handler": DefaultHandler, "timeoutSeconds": DefaultTimeoutSeconds, "concurrency": DefaultConcurrency,
 			"maxBodyBytes": DefaultMaxBodyBytes, "terminationLog": DefaultTerminationLog, "mode": ModeDeployment,
+			"packageDir": DefaultPackageDir, "packageModule": DefaultPackageModule,
 		},
-		LoadFailedExitCode: LoadFailedExitCode,
-		Authorization:      AuthorizationScheme,
+		LoadFailedExitCode:  LoadFailedExitCode,
+		FetchFailedExitCode: FetchFailedExitCode,
+		Authorization:       AuthorizationScheme,
 		Examples: map[string]any{
 			"specialization": Specialization{Function: "default/hello", Handler: "handle",
 				Code: "def handle(req):\n    return 'hi'\n", Env: map[string]string{"GREETING": "hi"},
 				TimeoutSeconds: 30, Concurrency: 10},
+			"packageSpecialization": Specialization{Function: "default/hello", Handler: "handle",
+				Package: &PackageSource{URL: "http://10.96.0.20:8090/v1/packages/default/hello/sha256:" + zeros64,
+					Ticket: "dGlja2V0", Digest: "sha256:" + zeros64, Module: "handler"},
+				Env: map[string]string{}, TimeoutSeconds: 30, Concurrency: 10},
 			"specializeResult":   SpecializeResult{SpecializeMicros: 512},
 			"specializeConflict": SpecializeConflict{Error: "this pod is already specialized", Status: 409, SpecHash: "0f"},
 			"stats":              Stats{Calls: 3, InFlight: 1, IdleSeconds: 0.5, SpecializeMicros: &micros},

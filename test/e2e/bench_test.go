@@ -413,6 +413,24 @@ func specializeMicros(t *testing.T, ns string, names []string) (d dist, fallback
 	return d, fallbacks
 }
 
+// fullPool returns a wait, before each call, until the pool is warm again:
+// the gateway itself sees all its pods claimable, so no refill from the
+// previous call is still starting.
+func fullPool(t *testing.T, gwPod, ns string, size int) func() {
+	return func() {
+		eventually(t, 60*time.Second, "a full pool", func() error {
+			n, err := gatewayIdlePoolPods(gwPod, ns)
+			if err != nil {
+				return err
+			}
+			if n != size {
+				return fmt.Errorf("the gateway sees %d idle pool pods, want %d", n, size)
+			}
+			return nil
+		})
+	}
+}
+
 func TestBenchPoolColdStart(t *testing.T) {
 	ensurePlatform(t)
 	gwPod := readyPodIP(t, "faas-system", gatewayLabels)
@@ -436,21 +454,7 @@ func TestBenchPoolColdStart(t *testing.T) {
 		deployFns = append(deployFns, fmt.Sprintf("d-%d", i))
 		createFunction(t, plainNS, deployFns[i], small, long)
 	}
-	// Before each call, wait until the pool is warm again: the gateway
-	// itself sees all its pods claimable, so no refill from the previous
-	// call is still starting.
-	poolReady := func() {
-		eventually(t, 60*time.Second, "a full pool", func() error {
-			n, err := gatewayIdlePoolPods(gwPod, poolNS)
-			if err != nil {
-				return err
-			}
-			if n != poolSize {
-				return fmt.Errorf("the gateway sees %d idle pool pods, want %d", n, poolSize)
-			}
-			return nil
-		})
-	}
+	poolReady := fullPool(t, gwPod, poolNS, poolSize)
 
 	viaPool := coldStartsViaGateway(t, gwPod, poolNS, poolFns, poolReady)
 	viaDeployment := coldStartsViaGateway(t, gwPod, plainNS, deployFns, func() {})

@@ -33,6 +33,7 @@ const (
 	exitFunctionError = 4
 	exitFailed        = 5
 	exitUnreachable   = 6
+	exitBuildFailed   = 8
 )
 
 var (

@@ -11,12 +11,23 @@ import (
 const FieldManager = "faas"
 
 // Build returns the apply configuration of the Function for settings s
-// (whose Name is set) with code, in namespace. It holds only the fields s
-// sets, so that with server-side apply a setting dropped from faas.yaml
-// goes back to the API server's default, and fields other managers own
-// (spec.replicas, set by the gateway) are left alone.
+// (whose Name is set) with inline code, in namespace. It holds only the
+// fields s sets, so that with server-side apply a setting dropped from
+// faas.yaml goes back to the API server's default, and fields other
+// managers own (spec.replicas, set by the gateway) are left alone. It has
+// no spec.package: applied over a Function that had a package, the
+// package goes (see Owners for when it does not).
 func Build(namespace string, s project.Settings, code string) *unstructured.Unstructured {
-	spec := map[string]any{"code": code}
+	return build(namespace, s, map[string]any{"code": code})
+}
+
+// BuildPackage is Build for a package: spec.package with the source
+// artifact's digest and the handler's module, and no spec.code.
+func BuildPackage(namespace string, s project.Settings, source, module string) *unstructured.Unstructured {
+	return build(namespace, s, map[string]any{"package": map[string]any{"source": source, "module": module}})
+}
+
+func build(namespace string, s project.Settings, spec map[string]any) *unstructured.Unstructured {
 	setString(spec, "runtime", s.Runtime)
 	setString(spec, "handler", s.Handler)
 	if len(s.Env) > 0 {

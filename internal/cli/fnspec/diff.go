@@ -59,8 +59,16 @@ func Diff(before, after *faasv1.Function) Changes {
 	o, n := &before.Spec, &after.Spec
 	var fields []Change
 	add := func(field, detail string) { fields = append(fields, Change{Field: field, Detail: detail}) }
-	if o.Code != n.Code {
+	switch {
+	case o.Code != "" && n.Code == "" && n.Package != nil:
+		add("code", "removed: the function is a package now")
+	case o.Code == "" && n.Code != "" && o.Package != nil:
+		add("code", fmt.Sprintf("inline again: %s", lines(strings.Count(strings.TrimSuffix(n.Code, "\n"), "\n")+1)))
+	case o.Code != n.Code:
 		add("code", codeDetail(o.Code, n.Code))
+	}
+	if d := packageDetail(o.Package, n.Package); d != "" {
+		add("package", d)
 	}
 	if o.Runtime != n.Runtime {
 		add("runtime", fmt.Sprintf("%s → %s", orNone(string(o.Runtime)), orNone(string(n.Runtime))))
@@ -95,9 +103,38 @@ func Diff(before, after *faasv1.Function) Changes {
 // rest is the spec without the fields Diff names and without replicas.
 func rest(s *faasv1.FunctionSpec) faasv1.FunctionSpec {
 	c := *s.DeepCopy()
-	c.Code, c.Runtime, c.Handler, c.Env, c.Replicas = "", "", "", nil, nil
+	c.Code, c.Package, c.Runtime, c.Handler, c.Env, c.Replicas = "", nil, "", "", nil, nil
 	c.MinReplicas, c.MaxReplicas, c.Concurrency, c.TimeoutSeconds, c.IdleTimeoutSeconds = 0, 0, 0, 0, 0
 	return c
+}
+
+// packageDetail says how spec.package changed: its source by the digest's
+// first 12 hex digits, its module.
+func packageDetail(before, after *faasv1.FunctionPackage) string {
+	switch {
+	case before == nil && after == nil:
+		return ""
+	case before == nil:
+		return fmt.Sprintf("source %s, module %s", ShortDigest(after.Source), orNone(after.Module))
+	case after == nil:
+		return "removed"
+	}
+	var parts []string
+	if before.Source != after.Source {
+		parts = append(parts, fmt.Sprintf("source %s → %s", ShortDigest(before.Source), ShortDigest(after.Source)))
+	}
+	if before.Module != after.Module {
+		parts = append(parts, fmt.Sprintf("module %s → %s", orNone(before.Module), orNone(after.Module)))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ShortDigest is a digest as "sha256:" and its first 12 hex digits.
+func ShortDigest(d string) string {
+	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12]
+	}
+	return d
 }
 
 func orNone(s string) string {

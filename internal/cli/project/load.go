@@ -30,11 +30,14 @@ type Source struct {
 type Project struct {
 	// Dir is the function's folder; for a single file, the file's folder.
 	Dir string
+	// Single is set for a single source file, which deploys inline only.
+	Single bool
 	// Settings are faas.yaml's (none for a single file), with Name filled
 	// in from the folder or file name when faas.yaml sets none.
 	Settings Settings
-	// Sources are the function's files, the handler file first. Functions
-	// are single-file today, so there is exactly one.
+	// Sources are the function's files, the handler file first. Only the
+	// handler file is read: a folder deployed as a package is packed from
+	// Dir (see Scan).
 	Sources []Source
 }
 
@@ -69,14 +72,13 @@ func loadDir(dir string) (*Project, error) {
 		}
 		s.Name = DefaultName(filepath.Base(abs))
 	}
-	file := s.File
-	if file == "" {
-		file = DefaultFile
+	file, err := entryFile(dir, s)
+	if err != nil {
+		return nil, err
 	}
-	if filepath.IsAbs(file) || strings.HasPrefix(filepath.Clean(file), "..") {
-		return nil, fmt.Errorf("%w: file %q in %s must be inside the folder", ErrInvalid, file, filepath.Join(dir, SettingsFile))
-	}
-	src, err := readSource(filepath.Join(dir, file), file)
+	// No size bound here: a handler file too large to be inline code
+	// makes the folder a package (Decide).
+	src, err := readSource(filepath.Join(dir, filepath.FromSlash(file)), file, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: no %s in %s: create it (faas init makes a folder) or set file in %s",
 			ErrInvalid, file, dir, SettingsFile)
@@ -87,16 +89,67 @@ func loadDir(dir string) (*Project, error) {
 	return &Project{Dir: dir, Settings: s, Sources: []Source{src}}, nil
 }
 
+// entryFile is the slash-separated name of the folder's handler file:
+// module's file when set (app.main is app/main.py, or app/main/__init__.py
+// when that exists instead), else file, else handler.py.
+func entryFile(dir string, s Settings) (string, error) {
+	file := s.File
+	if file != "" {
+		file = filepath.ToSlash(filepath.Clean(file))
+		if filepath.IsAbs(s.File) || file == ".." || strings.HasPrefix(file, "../") {
+			return "", fmt.Errorf("%w: file %q in %s must be inside the folder", ErrInvalid, s.File, filepath.Join(dir, SettingsFile))
+		}
+	}
+	if s.Module == "" {
+		if file == "" {
+			return DefaultFile, nil
+		}
+		return file, nil
+	}
+	if err := ValidateModule(s.Module); err != nil {
+		return "", err
+	}
+	base := strings.ReplaceAll(s.Module, ".", "/")
+	modFile := base + ".py"
+	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(modFile))); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(base), "__init__.py")); err == nil {
+			modFile = base + "/__init__.py"
+		}
+	}
+	if file != "" && file != modFile {
+		return "", fmt.Errorf("%w: file %s and module %s name different files: set one of them in %s (module for a package)",
+			ErrInvalid, s.File, s.Module, filepath.Join(dir, SettingsFile))
+	}
+	return modFile, nil
+}
+
+// Module is the module holding the handler when the folder is deployed as
+// a package: Settings.Module, else the handler file's ("handler.py" is
+// handler, "app/main.py" app.main).
+func (p *Project) Module() (string, error) {
+	if p.Settings.Module != "" {
+		return p.Settings.Module, nil
+	}
+	name := p.Entry().Name
+	m := strings.TrimSuffix(strings.TrimSuffix(name, ".py"), "/__init__")
+	m = strings.ReplaceAll(m, "/", ".")
+	if !strings.HasSuffix(name, ".py") || ValidateModule(m) != nil {
+		return "", fmt.Errorf("%w: %s is not a Python module name, which a package's handler file needs: rename it, or set module in %s",
+			ErrInvalid, name, SettingsFile)
+	}
+	return m, nil
+}
+
 func loadFile(path string) (*Project, error) {
 	name := filepath.Base(path)
 	if filepath.Ext(name) != ".py" {
 		return nil, fmt.Errorf("%w: %s is not a Python file (.py): pass a handler file or its folder", ErrInvalid, path)
 	}
-	src, err := readSource(path, name)
+	src, err := readSource(path, name, faasv1.MaxCodeBytes)
 	if err != nil {
 		return nil, err
 	}
-	return &Project{Dir: filepath.Dir(path), Settings: Settings{Name: DefaultName(name)}, Sources: []Source{src}}, nil
+	return &Project{Dir: filepath.Dir(path), Single: true, Settings: Settings{Name: DefaultName(name)}, Sources: []Source{src}}, nil
 }
 
 // ReadSettings reads a faas.yaml; a missing file is empty settings.
@@ -116,7 +169,8 @@ func ReadSettings(path string) (Settings, error) {
 	return s, nil
 }
 
-func readSource(path, name string) (Source, error) {
+// readSource reads a source file of at most limit bytes (0: any size).
+func readSource(path, name string, limit int) (Source, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Source{}, fmt.Errorf("read %s: %w", path, err)
@@ -124,9 +178,9 @@ func readSource(path, name string) (Source, error) {
 	switch {
 	case len(b) == 0:
 		return Source{}, fmt.Errorf("%w: %s is empty", ErrInvalid, path)
-	case len(b) > faasv1.MaxCodeBytes:
-		return Source{}, fmt.Errorf("%w: %s is %d KiB; a function's code may be at most %d KiB",
-			ErrInvalid, path, len(b)/1024, faasv1.MaxCodeBytes/1024)
+	case limit > 0 && len(b) > limit:
+		return Source{}, fmt.Errorf("%w: %s is %d KiB; a function's inline code may be at most %d KiB: put it in a folder and deploy the folder, which is then deployed as a package",
+			ErrInvalid, path, len(b)/1024, limit/1024)
 	case !utf8.Valid(b):
 		return Source{}, fmt.Errorf("%w: %s is not UTF-8 text", ErrInvalid, path)
 	}

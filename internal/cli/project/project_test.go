@@ -90,11 +90,78 @@ idle: 90
 	}
 }
 
-func TestLoadRefusesOversizedCode(t *testing.T) {
+func TestLoadOversizedCode(t *testing.T) {
 	dir := t.TempDir()
-	write(t, dir, map[string]string{"handler.py": strings.Repeat("#", 800*1024)})
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "at most 768 KiB") {
+	big := strings.Repeat("#", 800*1024)
+	write(t, dir, map[string]string{"big.py": big, "f/handler.py": big})
+	// A single file is inline code only.
+	if _, err := Load(filepath.Join(dir, "big.py")); err == nil || !strings.Contains(err.Error(), "at most 768 KiB") || !errors.Is(err, ErrInvalid) {
 		t.Errorf("err = %v", err)
+	}
+	// A folder loads; Decide makes it a package.
+	p, err := Load(filepath.Join(dir, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Entry().Content) != len(big) {
+		t.Errorf("entry of %d bytes, want %d", len(p.Entry().Content), len(big))
+	}
+}
+
+func TestLoadModule(t *testing.T) {
+	const code = "def handle(req):\n    return 1\n"
+	for _, tc := range []struct {
+		name       string
+		files      map[string]string
+		entry      string
+		module     string
+		wantErr    string
+		wantModErr string
+	}{
+		{name: "default", files: map[string]string{"handler.py": code}, entry: "handler.py", module: "handler"},
+		{name: "module", files: map[string]string{"app/main.py": code, "faas.yaml": "module: app.main\n"}, entry: "app/main.py", module: "app.main"},
+		{name: "module is a package", files: map[string]string{"app/__init__.py": code, "faas.yaml": "module: app\n"},
+			entry: "app/__init__.py", module: "app"},
+		{name: "module from file", files: map[string]string{"app/main.py": code, "faas.yaml": "file: ./app/main.py\n"},
+			entry: "app/main.py", module: "app.main"},
+		{name: "file and module agree", files: map[string]string{"main.py": code, "faas.yaml": "file: main.py\nmodule: main\n"},
+			entry: "main.py", module: "main"},
+		{name: "file and module disagree", files: map[string]string{"main.py": code, "app.py": code, "faas.yaml": "file: main.py\nmodule: app\n"},
+			wantErr: "name different files"},
+		{name: "module without its file", files: map[string]string{"handler.py": code, "faas.yaml": "module: app.main\n"},
+			wantErr: "no app/main.py in"},
+		{name: "not a module path", files: map[string]string{"handler.py": code, "faas.yaml": "module: app/main\n"},
+			wantErr: "not a Python module path"},
+		{name: "file that is no module", files: map[string]string{"my-handler.py": code, "faas.yaml": "file: my-handler.py\n"},
+			entry: "my-handler.py", wantModErr: "is not a Python module name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, tc.files)
+			p, err := Load(dir)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrInvalid) {
+					t.Fatalf("err = %v, want ErrInvalid with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Entry().Name != tc.entry || string(p.Entry().Content) != code {
+				t.Errorf("entry = %s %q, want %s", p.Entry().Name, p.Entry().Content, tc.entry)
+			}
+			m, err := p.Module()
+			if tc.wantModErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantModErr) {
+					t.Errorf("Module() = %q, %v; want an error with %q", m, err, tc.wantModErr)
+				}
+				return
+			}
+			if err != nil || m != tc.module {
+				t.Errorf("Module() = %q, %v; want %q", m, err, tc.module)
+			}
+		})
 	}
 }
 
@@ -119,14 +186,14 @@ func dump(s Settings) string {
 	for _, k := range s.EnvNames() {
 		env = append(env, k+"="+s.Env[k])
 	}
-	return strings.Join([]string{s.Name, s.Runtime, s.Handler, s.File, strings.Join(env, ","),
+	return strings.Join([]string{s.Name, s.Runtime, s.Handler, s.File, s.Module, strings.Join(env, ","),
 		deref(s.Min), deref(s.Max), deref(s.Concurrency), sec(s.Timeout), sec(s.Idle)}, "|")
 }
 
 func TestOverride(t *testing.T) {
 	base := Settings{Name: "a", Runtime: "python", Env: map[string]string{"A": "1", "B": "2"}, Max: i32(3), Timeout: secs(10)}
-	got := base.Override(Settings{Name: "b", Env: map[string]string{"B": "20", "C": "3"}, Min: i32(0), Max: i32(4)}, []string{"A"})
-	want := Settings{Name: "b", Runtime: "python", Env: map[string]string{"B": "20", "C": "3"}, Min: i32(0), Max: i32(4), Timeout: secs(10)}
+	got := base.Override(Settings{Name: "b", Module: "app.main", Env: map[string]string{"B": "20", "C": "3"}, Min: i32(0), Max: i32(4)}, []string{"A"})
+	want := Settings{Name: "b", Runtime: "python", Module: "app.main", Env: map[string]string{"B": "20", "C": "3"}, Min: i32(0), Max: i32(4), Timeout: secs(10)}
 	if dump(got) != dump(want) {
 		t.Errorf("Override = %s, want %s", dump(got), dump(want))
 	}
@@ -162,6 +229,9 @@ func TestValidate(t *testing.T) {
 		{Settings{Name: "-x"}, "lower-case"},
 		{Settings{Name: strings.Repeat("a", 53)}, "longer than 52"},
 		{Settings{Name: "x", Env: map[string]string{"A=B": "1"}}, `env name "A=B"`},
+		{Settings{Name: "x", Module: "app.main"}, ""},
+		{Settings{Name: "x", Module: "app..main"}, "not a Python module path"},
+		{Settings{Name: "x", Module: "1app"}, "not a Python module path"},
 	} {
 		err := tc.s.Validate()
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {

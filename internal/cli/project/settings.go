@@ -22,8 +22,13 @@ type Settings struct {
 	Runtime string `json:"runtime,omitempty"`
 	// Handler is the function in the code that answers calls; default handle.
 	Handler string `json:"handler,omitempty"`
-	// File is the folder's handler file; default handler.py.
+	// File is the folder's handler file; default handler.py. It names the
+	// code of an inline function.
 	File string `json:"file,omitempty"`
+	// Module is the module holding the handler when the folder is deployed
+	// as a package, dotted ("app.main" is app/main.py); default: File's
+	// module, else handler.
+	Module string `json:"module,omitempty"`
 	// Env is passed to the function's process.
 	Env map[string]string `json:"env,omitempty"`
 	// Min and Max bound the function's pods.
@@ -50,6 +55,9 @@ func (s Settings) Override(o Settings, unsetEnv []string) Settings {
 	}
 	if o.File != "" {
 		s.File = o.File
+	}
+	if o.Module != "" {
+		s.Module = o.Module
 	}
 	if len(o.Env) > 0 || len(unsetEnv) > 0 {
 		env := make(map[string]string, len(s.Env)+len(o.Env))
@@ -89,7 +97,15 @@ func (s Settings) EnvNames() []string {
 	return names
 }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+var (
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	// modulePath is spec.package.module's pattern: dotted Python
+	// identifiers.
+	modulePath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+)
+
+// maxModuleLength is spec.package.module's MaxLength.
+const maxModuleLength = 128
 
 // Validate checks what must hold before anything is sent: a name that can
 // be a Function's, and env names. Ranges are left to the API server, whose
@@ -102,6 +118,20 @@ func (s Settings) Validate() error {
 		if name == "" || strings.ContainsAny(name, "= \t\n") {
 			return fmt.Errorf("%w: env name %q is not valid", ErrInvalid, name)
 		}
+	}
+	if s.Module != "" {
+		if err := ValidateModule(s.Module); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateModule checks a module path: dotted Python identifiers, as in
+// "handler" or "app.main".
+func ValidateModule(m string) error {
+	if len(m) > maxModuleLength || !modulePath.MatchString(m) {
+		return fmt.Errorf("%w: module %q is not a Python module path like handler or app.main", ErrInvalid, m)
 	}
 	return nil
 }

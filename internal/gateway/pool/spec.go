@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 
 	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/resources"
 	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
@@ -18,6 +19,9 @@ type Spec struct {
 	// concurrency changes Hash, and retires pods specialized before.
 	Body []byte
 	Hash string
+	// Package is true when the pod fetches a package before it answers,
+	// which takes longer than loading inline code.
+	Package bool
 }
 
 // SpecFor returns how to specialize a pool pod for fn, or nil when fn must
@@ -37,13 +41,22 @@ func SpecFor(fn *faasv1.Function) *Spec {
 		}
 		env[e.Name] = e.Value
 	}
-	body, err := json.Marshal(runnerapi.Specialization{
+	spec := runnerapi.Specialization{
 		Function: fn.Namespace + "/" + fn.Name, Handler: s.Handler, Code: s.Code, Env: env,
 		TimeoutSeconds: s.TimeoutSeconds, Concurrency: s.Concurrency,
-	})
+	}
+	if s.Package != nil {
+		// The runner fetches the built package from its node's fetcher
+		// with the function's ticket; nothing to specialize with before
+		// it is built.
+		if spec.Package = resources.PackageSource(fn); spec.Package == nil {
+			return nil
+		}
+	}
+	body, err := json.Marshal(spec)
 	if err != nil {
 		return nil
 	}
 	sum := sha256.Sum256(body)
-	return &Spec{Runtime: s.Runtime, Body: body, Hash: hex.EncodeToString(sum[:])}
+	return &Spec{Runtime: s.Runtime, Body: body, Hash: hex.EncodeToString(sum[:]), Package: spec.Package != nil}
 }

@@ -1,5 +1,5 @@
-"""Entry point: take the token hash out of the environment, load the code,
-serve both ports, drain on SIGTERM.
+"""Entry point: take the secrets out of the environment, load the code (or
+the package), serve both ports, drain on SIGTERM.
 
 Exit codes: 0 after a drain, 3 (runnerapi.LOAD_FAILED_EXIT_CODE) when the
 function's code did not load, at start or in a pool pod's specialization,
@@ -8,6 +8,7 @@ reason to the termination log first.
 """
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -23,13 +24,17 @@ log = logging.getLogger("runner")
 
 def main():
     # First of all: this may replace the process (see environ.py).
-    token_hash = environ.take_token_hash()
+    try:
+        secrets, secrets_error = environ.take_secrets(), None
+    except ValueError as err:  # reported once logging is set up
+        secrets, secrets_error = {}, err
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     env = dict(os.environ)
-    if token_hash:
-        env[api.ENV_SPECIALIZE_TOKEN_SHA256] = token_hash
+    env.update(secrets)
     try:
+        if secrets_error is not None:
+            raise secrets_error
         config = Config.from_env(env).validate()
     except ValueError as err:
         log.error("Cannot start: %s", err)
@@ -39,15 +44,28 @@ def main():
     handler = None
     if config.mode != api.MODE_POOL:
         try:
-            with open(config.code_path, encoding="utf-8") as f:
-                source = f.read()
-            handler = loader.load_handler(source, config.handler, filename=os.path.basename(config.code_path))
+            handler = load(config)
         except (OSError, ValueError, loader.LoadError) as err:
-            reason = str(err) if isinstance(err, loader.LoadError) else f"cannot load {config.code_path}: {err}"
+            what = config.package_source().name if config.package_url else config.code_path
+            reason = str(err) if isinstance(err, loader.LoadError) else f"cannot load {what}: {err}"
             log.error("Function code failed to load: %s\n%s", reason, getattr(err, "detail", ""))
             write_termination_message(config.termination_log, reason)
             return api.LOAD_FAILED_EXIT_CODE
+        # The ticket opened this function's package; nothing needs it now.
+        config = dataclasses.replace(config, package_ticket="")
     return asyncio.run(serve(config, handler))
+
+
+def load(config):
+    """A deployment-mode runner's handler: from its package when it has
+    one (FAAS_CODE_PATH is then ignored), else from its code file."""
+    source = config.package_source()
+    if source is not None:
+        from . import package  # pylint: disable=import-outside-toplevel  # see Config.package_settings
+        return package.load(source, config.handler, config.package_settings())
+    with open(config.code_path, encoding="utf-8") as f:
+        source = f.read()
+    return loader.load_handler(source, config.handler, filename=os.path.basename(config.code_path))
 
 
 async def serve(config, handler):

@@ -27,7 +27,8 @@ class Runner:
         self.config = config
         self.loop = loop
         self.calls = Calls(loop, config.function_name, handler, config.timeout_seconds, config.concurrency)
-        self.specializer = Specializer(config.specialize_token_sha256) if config.mode == api.MODE_POOL else None
+        self.specializer = (Specializer(config.specialize_token_sha256, config.package_settings())
+                            if config.mode == api.MODE_POOL else None)
         self.call_listener = Listener(loop, self.calls, config, config.max_connections, "calls")
         self.admin_listener = Listener(loop, Admin(self), config, config.admin_max_connections, "admin")
         self.draining = False

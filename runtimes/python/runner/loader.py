@@ -8,6 +8,13 @@ class LoadError(Exception):
     """The code cannot be served; str(err) says why, for the user."""
 
 
+class FetchError(Exception):
+    """The function's package could not be got: its fetcher unreachable,
+    too slow, answering 5xx or 429, or its answer cut short. Not a
+    LoadError: it says nothing about the code, and trying again (later, or
+    in another pod) may work. str(err) says why, for the operator."""
+
+
 def load_handler(source, handler_name, filename="function.py"):
     """Compiles and runs source as a module and returns its handler.
 

@@ -29,6 +29,15 @@ ENV_MAX_BODY_BYTES = "FAAS_MAX_BODY_BYTES"
 ENV_TERMINATION_LOG = "FAAS_TERMINATION_LOG"
 ENV_MODE = "FAAS_MODE"
 ENV_SPECIALIZE_TOKEN_SHA256 = "FAAS_SPECIALIZE_TOKEN_SHA256"
+# A PackageSource in deployment mode: with ENV_PACKAGE_URL set, the runner
+# loads the package instead of ENV_CODE_PATH. ENV_PACKAGE_TICKET is taken
+# out of the environment before any function code runs.
+ENV_PACKAGE_URL = "FAAS_PACKAGE_URL"
+ENV_PACKAGE_TICKET = "FAAS_PACKAGE_TICKET"
+ENV_PACKAGE_DIGEST = "FAAS_PACKAGE_DIGEST"
+ENV_PACKAGE_MODULE = "FAAS_PACKAGE_MODULE"
+# Where the runner unpacks a package: an emptyDir of the pod.
+ENV_PACKAGE_DIR = "FAAS_PACKAGE_DIR"
 
 MODE_DEPLOYMENT = "deployment"
 MODE_POOL = "pool"
@@ -40,14 +49,33 @@ DEFAULT_CONCURRENCY = 10
 DEFAULT_MAX_BODY_BYTES = 6 << 20
 DEFAULT_TERMINATION_LOG = "/dev/termination-log"
 DEFAULT_CODE_PATH = "/var/faas/code/function.py"
+DEFAULT_PACKAGE_DIR = "/var/faas/package"
+DEFAULT_PACKAGE_MODULE = "handler"
 
 #: The exit code of a runner whose code did not load (at start, or a 422
 #: specialization). The operator reports only this code as LoadFailed; a
 #: crash or an OOM kill is not a load failure.
 LOAD_FAILED_EXIT_CODE = 3
 
-#: Prefix of the specialization token in the Authorization header.
+#: The exit code of a runner that could not get its package from the
+#: fetcher (unreachable, too slow, 5xx or 429, after its tries), or of a
+#: pool pod that answered its specialization 503 for that reason. Not a
+#: load failure: it says nothing about the code; the kubelet restarts the
+#: container with backoff.
+FETCH_FAILED_EXIT_CODE = 4
+
+#: Prefix of the specialization token in the Authorization header, and of
+#: a package's ticket in the request to the fetcher.
 AUTHORIZATION_SCHEME = "Bearer "
+
+# The node-local fetcher: a GET of a PackageSource's url answers the package
+# as an uncompressed tar of regular files and directories under
+# PACKAGE_CODE_DIR/ and PACKAGE_DEPS_DIR/.
+FETCH_PATH = "/v1/packages/"
+FETCHER_PORT = 8090
+PACKAGE_MEDIA_TYPE = "application/x-tar"
+PACKAGE_CODE_DIR = "code"
+PACKAGE_DEPS_DIR = "deps"
 
 # JSON field names.
 # The body of every error answer.
@@ -62,9 +90,15 @@ STATS_SPECIALIZE_MICROS = "specializeMicros"
 SPEC_FUNCTION = "function"
 SPEC_HANDLER = "handler"
 SPEC_CODE = "code"
+SPEC_PACKAGE = "package"
 SPEC_ENV = "env"
 SPEC_TIMEOUT_SECONDS = "timeoutSeconds"
 SPEC_CONCURRENCY = "concurrency"
+# Its package object (a PackageSource), set instead of code.
+PACKAGE_URL = "url"
+PACKAGE_TICKET = "ticket"
+PACKAGE_DIGEST = "digest"
+PACKAGE_MODULE = "module"
 # Its 200 answer, and the extra field of its 409 answer.
 SPECIALIZE_MICROS = "specializeMicros"
 SPECIALIZE_CONFLICT_SPEC_HASH = "specHash"

@@ -8,6 +8,12 @@ of its token, so neither the function it then runs nor anyone else can
 derive a token that opens another pod. A malformed body (400) or a wrong
 token (403) claims nothing; code that then fails to load (422) spends the
 pod, which exits with the load-failure code so that it is replaced.
+
+A specialization carries inline code or a package (package.Source: the
+node's fetcher's URL and the ticket for it), which the pod fetches, unpacks
+and imports on the loader thread; a package that cannot be fetched,
+unpacked or imported is a 422 like code that does not load. The 409's
+specHash is the SHA-256 of the whole accepted body, package included.
 """
 
 import hashlib
@@ -34,12 +40,14 @@ class SpecializeError(Exception):
 class Specialization:
     """A parsed, claimed specialization: what the pod is to become."""
 
-    __slots__ = ("function", "handler_name", "code", "env", "timeout_seconds", "concurrency", "started_ns")
+    __slots__ = ("function", "handler_name", "code", "package", "env", "timeout_seconds", "concurrency", "started_ns")
 
-    def __init__(self, function, handler_name, code, env, timeout_seconds, concurrency):
+    def __init__(self, function, handler_name, code, env, timeout_seconds, concurrency, package_source=None):
         self.function = function
         self.handler_name = handler_name
         self.code = code
+        #: A package.Source to load instead of code, or None.
+        self.package = package_source
         self.env = env
         self.timeout_seconds = timeout_seconds
         self.concurrency = concurrency
@@ -59,8 +67,14 @@ class Specializer:
     Thread.start() returned 1.3-6.7 ms after the claim for 1 KiB of code,
     103 ms for 100 KiB). The waiting thread costs one idle stack."""
 
-    def __init__(self, token_sha256):
+    def __init__(self, token_sha256, packages=None):
+        # Imported with a pool pod, before its start-up heap is frozen and
+        # off a specialization's clock; a deployment-mode runner with inline
+        # code never pays for it.
+        from . import package  # pylint: disable=import-outside-toplevel
+        self._package = package
         self._token_sha256 = token_sha256
+        self._packages = packages or package.Settings()  # where and within which bounds to unpack
         self._lock = threading.Lock()
         self._state = "idle"  # idle -> specializing -> specialized | failed; guarded by _lock
         self._failure = ""  # why the specialization did not load; guarded by _lock
@@ -139,14 +153,20 @@ class Specializer:
         return spec
 
     def load(self, spec):
-        """Loads the claimed spec's code; returns its handler. Raises
-        SpecializeError 422 (and the pod is spent) when it does not load."""
+        """Loads the claimed spec's code or package; returns its handler.
+        Raises SpecializeError 422 (and the pod is spent) when it does not
+        load: code that fails, or a package that cannot be fetched,
+        unpacked or imported."""
         os.environ.update(spec.env)
         # The collector stays on while the module runs, as in a Deployment
         # pod: a module that makes cyclic garbage at import must not grow
         # without bound here (turning it off saved ~0.5 ms of a 100 KiB
         # load; the frozen start-up heap already keeps collections short).
         try:
+            if spec.package is not None:
+                # A package that failed on its way in (half unpacked, its
+                # modules half imported) leaves the pod spent like bad code.
+                return self._package.load(spec.package, spec.handler_name, self._packages)
             return loader.load_handler(spec.code, spec.handler_name)
         except loader.LoadError as err:
             with self._lock:
@@ -171,6 +191,9 @@ def parse(body):
         raise SpecializeError(400, f"specialization is not valid JSON: {err}") from err
     if not isinstance(spec, dict) or not isinstance(spec.get(api.SPEC_CODE), str):
         raise SpecializeError(400, "specialization needs a JSON object with code")
+    source = parse_package(spec.get(api.SPEC_PACKAGE))
+    if source is not None and spec[api.SPEC_CODE]:
+        raise SpecializeError(400, "specialization has both code and a package")
     env = spec.get(api.SPEC_ENV)
     env = {} if env is None else env
     if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
@@ -185,4 +208,24 @@ def parse(body):
     if not timeout > 0:
         raise SpecializeError(400, "timeoutSeconds must be positive")
     return Specialization(str(spec.get(api.SPEC_FUNCTION, "")), str(spec.get(api.SPEC_HANDLER) or api.DEFAULT_HANDLER),
-                          spec[api.SPEC_CODE], env, timeout, concurrency)
+                          spec[api.SPEC_CODE], env, timeout, concurrency, source)
+
+
+def parse_package(value):
+    """The package.Source of a specialization's package object, or None
+    without one; SpecializeError 400 if it is not one. Whether its URL and
+    module are usable is the load's to find (422: every pod would fail)."""
+    if value is None:
+        return None
+    from . import package  # pylint: disable=import-outside-toplevel  # imported by Specializer already
+    if not isinstance(value, dict) or not isinstance(value.get(api.PACKAGE_URL), str) or not value[api.PACKAGE_URL]:
+        raise SpecializeError(400, "package needs a JSON object with url")
+    fields = {}
+    for key in (api.PACKAGE_TICKET, api.PACKAGE_DIGEST, api.PACKAGE_MODULE):
+        field = value.get(key)
+        if field is not None and not isinstance(field, str):
+            raise SpecializeError(400, f"package {key} must be a string")
+        fields[key] = field or ""
+    return package.Source(url=value[api.PACKAGE_URL], ticket=fields[api.PACKAGE_TICKET],
+                          digest=fields[api.PACKAGE_DIGEST],
+                          module=fields[api.PACKAGE_MODULE] or api.DEFAULT_PACKAGE_MODULE)

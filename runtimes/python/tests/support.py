@@ -149,6 +149,7 @@ class RunnerProcess:
             "FAAS_HTTP_HOST": "127.0.0.1",
             "FAAS_TERMINATION_LOG": self.termination_log,
             "FAAS_FUNCTION_NAME": "test",
+            "FAAS_PACKAGE_DIR": os.path.join(self.dir.name, "package"),
         })
         if code is not None:
             path = os.path.join(self.dir.name, "function.py")

@@ -11,12 +11,15 @@ class ConfigTest(unittest.TestCase):
             cfg.ENV_HEADER_TIMEOUT: "0.25", cfg.ENV_BODY_TIMEOUT: "1.5", cfg.ENV_IDLE_TIMEOUT: "2",
             cfg.ENV_SEND_TIMEOUT: "3", cfg.ENV_LINGER: "0.1", cfg.ENV_DRAIN_GRACE: "4",
             cfg.ENV_MAX_REQUEST_LINE: "100", cfg.ENV_MAX_HEADER_BYTES: "200", cfg.ENV_MAX_HEADER_COUNT: "7",
+            cfg.ENV_PACKAGE_TIMEOUT: "9.5", cfg.ENV_PACKAGE_MAX_BYTES: "1000", cfg.ENV_PACKAGE_MAX_ENTRIES: "8",
         }).validate()
         self.assertEqual(
             (c.host, c.max_connections, c.admin_max_connections, c.header_timeout_seconds, c.body_timeout_seconds,
              c.idle_timeout_seconds, c.send_timeout_seconds, c.linger_seconds, c.drain_grace_seconds,
-             c.max_request_line_bytes, c.max_header_bytes, c.max_header_count),
-            ("127.0.0.1", 5, 6, 0.25, 1.5, 2.0, 3.0, 0.1, 4.0, 100, 200, 7))
+             c.max_request_line_bytes, c.max_header_bytes, c.max_header_count, c.package_timeout_seconds,
+             c.package_max_bytes, c.package_max_entries),
+            ("127.0.0.1", 5, 6, 0.25, 1.5, 2.0, 3.0, 0.1, 4.0, 100, 200, 7, 9.5, 1000, 8))
+        self.assertEqual(c.package_settings().timeout_seconds, 9.5)
 
     def test_empty_values_keep_defaults(self):
         self.assertEqual(Config.from_env({"FAAS_HANDLER": "", "FAAS_CONCURRENCY": ""}), Config())
@@ -33,7 +36,19 @@ class ConfigTest(unittest.TestCase):
         timeouts = {f.name for f in Config.__dataclass_fields__.values() if f.name.endswith("_seconds")}
         self.assertEqual(timeouts, {"timeout_seconds", "header_timeout_seconds", "body_timeout_seconds",
                                     "idle_timeout_seconds", "send_timeout_seconds", "linger_seconds",
-                                    "drain_grace_seconds"})
+                                    "drain_grace_seconds", "package_timeout_seconds"})
+
+    def test_package_source_only_with_a_url(self):
+        self.assertIsNone(Config.from_env({"FAAS_PACKAGE_TICKET": "t"}).package_source())
+        source = Config.from_env({"FAAS_PACKAGE_URL": "http://10.0.0.1:8090/p", "FAAS_PACKAGE_TICKET": "t",
+                                  "FAAS_PACKAGE_DIGEST": "sha256:ab"}).package_source()
+        self.assertEqual((source.url, source.ticket, source.digest, source.module),
+                         ("http://10.0.0.1:8090/p", "t", "sha256:ab", "handler"))
+
+    def test_the_ticket_is_not_in_the_repr(self):
+        config = Config.from_env({"FAAS_PACKAGE_URL": "http://h:1/p", "FAAS_PACKAGE_TICKET": "s3cret-ticket"})
+        self.assertNotIn("s3cret-ticket", repr(config))
+        self.assertNotIn("s3cret-ticket", repr(config.package_source()))
 
 
 if __name__ == "__main__":

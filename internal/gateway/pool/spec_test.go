@@ -1,0 +1,35 @@
+package pool
+
+import (
+	"encoding/json"
+	"testing"
+
+	faasv1 "github.com/minifaas/minifaas/api/v1alpha1"
+	"github.com/minifaas/minifaas/internal/runnerapi"
+)
+
+func TestSpecForAPackageCarriesTheBuiltArtifactNotTheCode(t *testing.T) {
+	fn := &faasv1.Function{Spec: faasv1.FunctionSpec{Runtime: faasv1.RuntimePython, Handler: "handle",
+		Package: &faasv1.FunctionPackage{Source: "sha256:src", Module: "handler"}}}
+	fn.Namespace, fn.Name = "ns", "fn"
+	if s := SpecFor(fn); s != nil {
+		t.Fatalf("an unbuilt package has a specialization: %s", s.Body)
+	}
+	fn.Status.Package = &faasv1.PackageStatus{Source: "sha256:src", Digest: "sha256:b1", FetchURL: "http://10.0.0.9:8090/v1/packages/ns/fn/sha256:b1", Ticket: "tk"}
+	s := SpecFor(fn)
+	if s == nil {
+		t.Fatal("no specialization for a built package")
+	}
+	var got runnerapi.Specialization
+	if err := json.Unmarshal(s.Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Code != "" || got.Package == nil || *got.Package != (runnerapi.PackageSource{
+		URL: fn.Status.Package.FetchURL, Ticket: "tk", Digest: "sha256:b1", Module: "handler"}) {
+		t.Errorf("specialization %s", s.Body)
+	}
+	fn.Status.Package.Digest = "sha256:b2"
+	if SpecFor(fn).Hash == s.Hash {
+		t.Error("a new build keeps the spec hash: pods of the old one would go on serving")
+	}
+}
