@@ -39,6 +39,12 @@ func TestLoadFailedComesOnlyFromTheRunnersExitCodeAndStaysForItsCode(t *testing.
 	if got := readyReason(fn); got == faasv1.ReasonLoadFailed {
 		t.Fatalf("a crash after load is reported %s", got)
 	}
+	// Nor is a package the runner could not fetch (the fetcher down): it
+	// says nothing about the code.
+	setObservedStatus(fn, dep, []corev1.Pod{exitedPod(fn, runnerapi.FetchFailedExitCode, "fetching package sha256:00 failed: 502 registry unreachable")}, now, hold)
+	if got := readyReason(fn); got == faasv1.ReasonLoadFailed {
+		t.Fatalf("a failed package fetch is reported %s", got)
+	}
 	setObservedStatus(fn, dep, []corev1.Pod{exitedPod(fn, runnerapi.LoadFailedExitCode, "SyntaxError (function.py, line 1)")}, now, hold)
 	if got := readyReason(fn); got != faasv1.ReasonLoadFailed {
 		t.Fatalf("the runner's load failure is reported %s", got)

@@ -63,7 +63,10 @@ var _ coldstart.PoolClaimer = poolPath{}
 // one of its ready pods, from the gateway's caches and one HTTP call to the
 // pod: nothing on this path waits on the API server. The specialization is
 // the claim: a pod accepts one, so two replicas never share a pod between
-// two functions. It stops at the first pod that reports the code unloadable.
+// two functions. It stops at the first pod that reports the code unloadable;
+// a pod that could not fetch the function's package says nothing about the
+// code: it is deleted (it took the specialization and exits) and the next
+// pod is tried, then the Deployment.
 // The pod is handed to its function in the API once it answered its first
 // call, or after HandoverDelay (see handovers).
 func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
@@ -110,6 +113,14 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 			g.metrics.specializations.WithLabelValues(key.String(), "unanswered").Inc()
 			g.log.Info("Pool pod did not answer its specialization", "function", key, "pod", pod.Name, "error", err.Error())
 			go g.deletePod(pod, "Deleted a pool pod that did not answer its specialization")
+			continue
+		case errors.Is(err, pool.ErrFetchFailed):
+			// Its node's fetcher failed, not the code: no poolUnloadable.
+			// The pod took the specialization, so it is spent: it goes,
+			// whatever ctx says now, and the next pod is tried.
+			g.metrics.specializations.WithLabelValues(key.String(), "refused").Inc()
+			g.log.Info("Pool pod could not fetch the function's package", "function", key, "pod", pod.Name, "error", err.Error())
+			go g.deletePod(pod, "Deleted a pool pod that could not fetch its function's package")
 			continue
 		case errors.Is(err, pool.ErrUnloadable):
 			g.metrics.specializations.WithLabelValues(key.String(), "unloadable").Inc()

@@ -27,6 +27,12 @@ var (
 	// ErrRefused: the pod will not take this specialization (taken by
 	// another function, bad token); try another pod.
 	ErrRefused = errors.New("pool pod refused the specialization")
+	// ErrFetchFailed: the pod took the specialization and could not get the
+	// function's package (its node's fetcher unreachable, too slow or
+	// failing: runnerapi's 503). That says nothing about the code, so
+	// another pod (or the Deployment) may do better; this one is spent (it
+	// exits runnerapi.FetchFailedExitCode) and must go.
+	ErrFetchFailed = errors.New("pool pod could not fetch the function's package")
 	// ErrUnreachable: nothing was accepted; the pod can be claimed again.
 	ErrUnreachable = errors.New("pool pod unreachable")
 	// ErrUnanswered: the request went out and no answer came in time; the
@@ -44,7 +50,8 @@ type Claimer struct {
 }
 
 // Specialize POSTs spec to p with token and classifies the answer. For
-// ErrUnloadable the error's text carries the runner's load error.
+// ErrUnloadable and ErrFetchFailed the error's text carries the runner's
+// reason.
 func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(p, runnerapi.SpecializePath), bytes.NewReader(spec.Body))
 	if err != nil {
@@ -69,16 +76,21 @@ func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 8192))
 	var body runnerapi.SpecializeConflict
 	_ = json.Unmarshal(msg, &body)
+	if body.Error == "" {
+		body.Error = string(bytes.TrimSpace(msg))
+	}
 	switch resp.StatusCode {
 	case http.StatusConflict:
 		if body.SpecHash == spec.Hash {
 			return ErrSharedClaim
 		}
 	case http.StatusUnprocessableEntity:
-		if body.Error == "" {
-			body.Error = string(bytes.TrimSpace(msg))
-		}
 		return fmt.Errorf("%w: %s", ErrUnloadable, body.Error)
+	case http.StatusServiceUnavailable:
+		// Also what a runner at its admin connection limit answers, having
+		// read nothing: that pod is then deleted for little, and its pool
+		// replaces it. Telling the two apart would need another field.
+		return fmt.Errorf("%w: %s", ErrFetchFailed, body.Error)
 	}
 	return fmt.Errorf("%w: %d %s", ErrRefused, resp.StatusCode, bytes.TrimSpace(msg))
 }

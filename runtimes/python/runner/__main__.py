@@ -3,8 +3,10 @@ the package), serve both ports, drain on SIGTERM.
 
 Exit codes: 0 after a drain, 3 (runnerapi.LOAD_FAILED_EXIT_CODE) when the
 function's code did not load, at start or in a pool pod's specialization,
-2 for settings the runner cannot start with. Every non-zero exit writes its
-reason to the termination log first.
+4 (runnerapi.FETCH_FAILED_EXIT_CODE) when its package could not be got from
+the fetcher (after a few tries at start; a pool pod's 503), which is not a
+load failure, 2 for settings the runner cannot start with. Every non-zero
+exit writes its reason to the termination log first.
 """
 
 import asyncio
@@ -45,6 +47,13 @@ def main():
     if config.mode != api.MODE_POOL:
         try:
             handler = load(config)
+        except loader.FetchError as err:
+            # Nothing is known of the code: the kubelet restarts the
+            # container with backoff, and the operator does not report it
+            # LoadFailed.
+            log.error("Function package could not be fetched: %s", err)
+            write_termination_message(config.termination_log, str(err))
+            return api.FETCH_FAILED_EXIT_CODE
         except (OSError, ValueError, loader.LoadError) as err:
             what = config.package_source().name if config.package_url else config.code_path
             reason = str(err) if isinstance(err, loader.LoadError) else f"cannot load {what}: {err}"
@@ -58,11 +67,13 @@ def main():
 
 def load(config):
     """A deployment-mode runner's handler: from its package when it has
-    one (FAAS_CODE_PATH is then ignored), else from its code file."""
+    one (FAAS_CODE_PATH is then ignored; a fetch that fails for a transient
+    reason is tried config.package_fetch_attempts times), else from its code
+    file."""
     source = config.package_source()
     if source is not None:
         from . import package  # pylint: disable=import-outside-toplevel  # see Config.package_settings
-        return package.load(source, config.handler, config.package_settings())
+        return package.load(source, config.handler, config.package_settings(attempts=config.package_fetch_attempts))
     with open(config.code_path, encoding="utf-8") as f:
         source = f.read()
     return loader.load_handler(source, config.handler, filename=os.path.basename(config.code_path))

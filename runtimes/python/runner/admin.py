@@ -77,13 +77,15 @@ class Admin:
                                 json.dumps({api.SPECIALIZE_MICROS: micros}).encode("utf-8")))
 
     def _failed(self, err, reply):
-        """The user's code ran and failed: this pod is spent. It says why
-        in its termination log and exits with the load-failure code once
-        the answer is out, so it is replaced, never reused."""
+        """The user's code ran and failed (422), or its package could not be
+        fetched (503): this pod took a specialization and is spent. It says
+        why in its termination log and exits with err's code (the load- or
+        the fetch-failure code) once the answer is out, so it is replaced,
+        never reused."""
         runner = self._runner
-        log.error("Specialization failed: %s", err)
+        log.error("Specialization failed (%d): %s", err.status, err)
         runner.write_termination_message(str(err))
         resp = contract.error_response(err.status, str(err), **err.extra)
         resp.close = True
-        resp.on_sent = lambda: runner.stop(api.LOAD_FAILED_EXIT_CODE)
+        resp.on_sent = lambda: runner.stop(err.exit_code)
         reply(resp)

@@ -26,11 +26,14 @@ ENV_MAX_HEADER_COUNT = "FAAS_HTTP_MAX_HEADER_COUNT"
 ENV_PACKAGE_TIMEOUT = "FAAS_PACKAGE_FETCH_TIMEOUT_SECONDS"
 ENV_PACKAGE_MAX_BYTES = "FAAS_PACKAGE_MAX_BYTES"
 ENV_PACKAGE_MAX_ENTRIES = "FAAS_PACKAGE_MAX_ENTRIES"
+ENV_PACKAGE_FETCH_ATTEMPTS = "FAAS_PACKAGE_FETCH_ATTEMPTS"
+ENV_PACKAGE_FETCH_BACKOFF = "FAAS_PACKAGE_FETCH_BACKOFF_SECONDS"
 
 LOCAL_ENV = (ENV_HOST, ENV_MAX_CONNECTIONS, ENV_ADMIN_MAX_CONNECTIONS, ENV_HEADER_TIMEOUT,
              ENV_BODY_TIMEOUT, ENV_IDLE_TIMEOUT, ENV_SEND_TIMEOUT, ENV_LINGER, ENV_DRAIN_GRACE,
              ENV_MAX_REQUEST_LINE, ENV_MAX_HEADER_BYTES, ENV_MAX_HEADER_COUNT,
-             ENV_PACKAGE_TIMEOUT, ENV_PACKAGE_MAX_BYTES, ENV_PACKAGE_MAX_ENTRIES)
+             ENV_PACKAGE_TIMEOUT, ENV_PACKAGE_MAX_BYTES, ENV_PACKAGE_MAX_ENTRIES, ENV_PACKAGE_FETCH_ATTEMPTS,
+             ENV_PACKAGE_FETCH_BACKOFF)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,9 +94,19 @@ class Config:
     #: The whole head: request line and header fields (and chunk trailers).
     max_header_bytes: int = 65536
     max_header_count: int = 128
-    #: A package's whole fetch and unpack, from connect to its last file:
-    #: 100 MiB from a node-local fetcher takes about a second.
+    #: A package's whole fetch and unpack, from connect to its last file,
+    #: every try included: 100 MiB from a node-local fetcher takes about a
+    #: second.
     package_timeout_seconds: float = 60.0
+    #: Tries of a deployment-mode runner's package fetch when the fetcher
+    #: cannot be reached or answers 5xx or 429 (a fetcher restarting), the
+    #: first one included; then it exits runnerapi.FETCH_FAILED_EXIT_CODE and
+    #: the kubelet restarts it with backoff. A pool pod tries once and
+    #: answers 503: the gateway then tries another pod within its own
+    #: deadline.
+    package_fetch_attempts: int = 4
+    #: The wait before the second try, doubled before each later one.
+    package_fetch_backoff_seconds: float = 0.5
     #: Bytes of regular files, and files plus directories, of one package.
     package_max_bytes: int = 100 << 20
     package_max_entries: int = 50_000
@@ -146,6 +159,8 @@ class Config:
             package_timeout_seconds=get(ENV_PACKAGE_TIMEOUT, d.package_timeout_seconds, float),
             package_max_bytes=get(ENV_PACKAGE_MAX_BYTES, d.package_max_bytes, int),
             package_max_entries=get(ENV_PACKAGE_MAX_ENTRIES, d.package_max_entries, int),
+            package_fetch_attempts=get(ENV_PACKAGE_FETCH_ATTEMPTS, d.package_fetch_attempts, int),
+            package_fetch_backoff_seconds=get(ENV_PACKAGE_FETCH_BACKOFF, d.package_fetch_backoff_seconds, float),
         )
 
     def validate(self):
@@ -157,6 +172,10 @@ class Config:
                      "package_max_bytes", "package_max_entries"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+        if self.package_fetch_attempts < 1:
+            raise ValueError("package_fetch_attempts must be at least 1")
+        if self.package_fetch_backoff_seconds < 0:
+            raise ValueError("package_fetch_backoff_seconds must not be negative")
         if self.max_header_bytes < self.max_request_line_bytes:
             raise ValueError("max_header_bytes must be at least max_request_line_bytes")
         return self
@@ -169,10 +188,12 @@ class Config:
         return package.Source(url=self.package_url, ticket=self.package_ticket, digest=self.package_digest,
                               module=self.package_module or api.DEFAULT_PACKAGE_MODULE)
 
-    def package_settings(self):
-        """Where and within which bounds packages are unpacked."""
+    def package_settings(self, attempts=1):
+        """Where and within which bounds packages are unpacked; a fetch that
+        fails for a transient reason is tried attempts times in all."""
         # Imported by the runners that may load a package only: http.client
         # and tarfile are 14 ms of a start with inline code.
         from . import package  # pylint: disable=import-outside-toplevel
         return package.Settings(dir=self.package_dir, timeout_seconds=self.package_timeout_seconds,
-                                max_bytes=self.package_max_bytes, max_entries=self.package_max_entries)
+                                max_bytes=self.package_max_bytes, max_entries=self.package_max_entries,
+                                fetch_attempts=attempts, retry_backoff_seconds=self.package_fetch_backoff_seconds)

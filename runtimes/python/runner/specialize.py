@@ -11,9 +11,14 @@ pod, which exits with the load-failure code so that it is replaced.
 
 A specialization carries inline code or a package (package.Source: the
 node's fetcher's URL and the ticket for it), which the pod fetches, unpacks
-and imports on the loader thread; a package that cannot be fetched,
-unpacked or imported is a 422 like code that does not load. The 409's
-specHash is the SHA-256 of the whole accepted body, package included.
+and imports on the loader thread; a package that the fetcher refuses
+(4xx), that is refused or cannot be unpacked or imported is a 422 like code
+that does not load. A package that could not be got (the fetcher
+unreachable, too slow, 5xx or 429: loader.FetchError) says nothing about
+the code: it is answered 503, tried once so that the gateway can still try
+another pod, and the pod, which accepted a specialization, exits with the
+fetch-failure code and is never reused. The 409's specHash is the SHA-256
+of the whole accepted body, package included.
 """
 
 import hashlib
@@ -29,11 +34,13 @@ from . import runnerapi as api
 
 
 class SpecializeError(Exception):
-    """Refused; status is the HTTP answer, extra goes into its JSON body."""
+    """Refused; status is the HTTP answer, extra goes into its JSON body.
+    exit_code is the pod's once it answered, when the refusal spent it."""
 
-    def __init__(self, status, message, **extra):
+    def __init__(self, status, message, exit_code=api.LOAD_FAILED_EXIT_CODE, **extra):
         super().__init__(message)
         self.status = status
+        self.exit_code = exit_code
         self.extra = extra
 
 
@@ -78,6 +85,7 @@ class Specializer:
         self._lock = threading.Lock()
         self._state = "idle"  # idle -> specializing -> specialized | failed; guarded by _lock
         self._failure = ""  # why the specialization did not load; guarded by _lock
+        self._failure_status = 422  # its answer: 422, or 503 for a package not fetched; guarded by _lock
         self._spec_hash = ""  # SHA-256 of the accepted specialization; guarded by _lock
         self.micros = None  # how long the specialization took, once done
         # The claimed spec and the callback for its outcome, for the loader
@@ -113,6 +121,7 @@ class Specializer:
             with self._lock:
                 self._state = "failed"
                 self._failure = failure
+                self._failure_status = 422
             outcome(None, SpecializeError(422, failure))
         else:
             outcome(handler, None)
@@ -136,8 +145,9 @@ class Specializer:
         with self._lock:
             if self._state == "failed":
                 # Never "already specialized" for a spec that did not load:
-                # a second gateway replica must learn it cannot load either.
-                raise SpecializeError(422, self._failure)
+                # a second gateway replica must learn it cannot load either
+                # (or, 503, that this pod could not fetch it).
+                raise SpecializeError(self._failure_status, self._failure)
             if self._state != "idle":
                 # The hash lets a second gateway replica that asked for the
                 # very same function know the pod serves it already.
@@ -155,8 +165,9 @@ class Specializer:
     def load(self, spec):
         """Loads the claimed spec's code or package; returns its handler.
         Raises SpecializeError 422 (and the pod is spent) when it does not
-        load: code that fails, or a package that cannot be fetched,
-        unpacked or imported."""
+        load: code that fails, or a package that is refused or cannot be
+        unpacked or imported; 503 (the pod is spent too) when the package
+        could not be fetched."""
         os.environ.update(spec.env)
         # The collector stays on while the module runs, as in a Deployment
         # pod: a module that makes cyclic garbage at import must not grow
@@ -168,10 +179,17 @@ class Specializer:
                 # modules half imported) leaves the pod spent like bad code.
                 return self._package.load(spec.package, spec.handler_name, self._packages)
             return loader.load_handler(spec.code, spec.handler_name)
+        except loader.FetchError as err:
+            with self._lock:
+                self._state = "failed"
+                self._failure = str(err)
+                self._failure_status = 503
+            raise SpecializeError(503, str(err), exit_code=api.FETCH_FAILED_EXIT_CODE) from err
         except loader.LoadError as err:
             with self._lock:
                 self._state = "failed"
                 self._failure = str(err)
+                self._failure_status = 422
             raise SpecializeError(422, str(err)) from err
 
     def done(self, spec):

@@ -3,7 +3,9 @@ for tests that import packages in their own process.
 
 FakeFetcher is an http.server on 127.0.0.1 that answers GET <path> with a
 package's tar (Content-Type application/x-tar) to the right bearer ticket,
-and {"error", "status"} otherwise, as the fetcher's contract says. Tars are
+and {"error", "status"} otherwise, as the fetcher's contract says; it can
+also fail as a fetcher does (a 502 while the registry is unreachable, an
+answer broken off). Tars are
 built with tarfile in the layout the fetcher sends: code/... and deps/...,
 directories before what they hold, USTAR headers (PAX for long names).
 """
@@ -27,7 +29,7 @@ class FakeFetcher:
     """Serves packages added with add(); closed by close()."""
 
     def __init__(self):
-        self._packages = {}  # path -> dict(ticket, body, content_type, trickle_seconds[, length])
+        self._packages = {}  # path -> dict(ticket, body, content_type, trickle_seconds, errors[, length])
         self.requests = []  # (path, headers) of every GET
         fetcher = self
 
@@ -39,13 +41,19 @@ class FakeFetcher:
                 pkg = fetcher._packages.get(self.path)
                 if pkg is None:
                     return self._error(404, "no such package")
+                failure = next(pkg["errors"], None)
+                if failure is not None:
+                    return self._error(*failure)
                 if self.headers.get("Authorization") != api.AUTHORIZATION_SCHEME + pkg["ticket"]:
                     return self._error(401, "ticket refused")
                 body = pkg["body"]
                 self.send_response(200)
                 self.send_header("Content-Type", pkg["content_type"])
-                self.send_header("Content-Length", str(pkg.get("length", len(body))))
+                length = pkg.get("length", len(body))
+                self.send_header("Content-Length", str(length))
                 self.end_headers()
+                if length > len(body):
+                    self.close_connection = True  # broken off: the rest never comes
                 if pkg["trickle_seconds"]:  # a slow fetcher: 512 bytes at a time
                     for i in range(0, len(body), tarfile.BLOCKSIZE):
                         self.wfile.write(body[i:i + tarfile.BLOCKSIZE])
@@ -80,12 +88,16 @@ class FakeFetcher:
         self._thread.start()
 
     def add(self, body, ticket=TICKET, module="handler", function="default/f", content_type=api.PACKAGE_MEDIA_TYPE,
-            trickle_seconds=0, length=None):
+            trickle_seconds=0, length=None, errors=()):
         """Serves body as a package; returns its PackageSource as JSON
-        fields (url, ticket, digest, module)."""
+        fields (url, ticket, digest, module). errors are (status, message)
+        answers given to the first GETs, one each, before the package
+        (itertools.repeat: to every GET). A length above len(body) is
+        announced, then the connection is closed after body."""
         digest = "sha256:" + hashlib.sha256(body).hexdigest()
         path = f"{api.FETCH_PATH}{function}/{digest}"
-        pkg = {"ticket": ticket, "body": body, "content_type": content_type, "trickle_seconds": trickle_seconds}
+        pkg = {"ticket": ticket, "body": body, "content_type": content_type, "trickle_seconds": trickle_seconds,
+               "errors": iter(errors)}
         if length is not None:
             pkg["length"] = length
         self._packages[path] = pkg

@@ -5,6 +5,7 @@ both modes."""
 import hashlib
 import http.client
 import io
+import itertools
 import json
 import os
 import tarfile
@@ -15,7 +16,7 @@ import unittest
 from runner import package
 from runner import runnerapi as api
 from runner.config import Config
-from runner.package import PackageError, Settings, Source
+from runner.package import FetchError, PackageError, Settings, Source
 from tests.fetcher import TICKET, FakeFetcher, make_tar, member, raw_tar, sandbox
 from tests.support import RunnerProcess, RunnerTestCase, free_port
 
@@ -160,9 +161,10 @@ class FetchTest(PackageTestCase):
                      content_type="text/html; charset=utf-8")
 
     def test_unreachable_fetcher(self):
+        # Not a load failure: nothing is known of the package.
         source = Source(url=f"http://127.0.0.1:{free_port()}/v1/packages/default/f/sha256:00", digest="sha256:00")
-        with self.assertRaisesRegex(PackageError, "fetching package sha256:00 failed: 127.0.0.1:[0-9]+: "
-                                                  "ConnectionRefusedError"):
+        with self.assertRaisesRegex(FetchError, "fetching package sha256:00 failed: 127.0.0.1:[0-9]+: "
+                                                "ConnectionRefusedError"):
             package.fetch(source, self.dir, self.settings)
 
     def test_only_http_urls(self):
@@ -174,11 +176,14 @@ class FetchTest(PackageTestCase):
     def test_the_whole_fetch_has_a_deadline(self):
         # The fetcher sends 512 bytes every 0.1 s, 2 s for the whole: no
         # read waits long, and the runner still gives up at its deadline.
-        settings = Settings(dir=self.dir, timeout_seconds=0.5)
+        # A slow fetcher is no load failure, and is not tried again past
+        # the deadline.
+        settings = Settings(dir=self.dir, timeout_seconds=0.5, fetch_attempts=3, retry_backoff_seconds=0.01)
         started = time.monotonic()
-        self.refused(make_tar({"code/handler.py": "x" * 8192}), "not done within 0.5 s", settings,
-                     trickle_seconds=0.1)
+        with self.assertRaisesRegex(FetchError, "not done within 0.5 s"):
+            self.fetch(make_tar({"code/handler.py": "x" * 8192}), settings, trickle_seconds=0.1)
         self.assertLess(time.monotonic() - started, 1.5)
+        self.assertEqual(len(self.fetcher.requests), 1)
 
     def test_an_answer_cut_short(self):
         whole = make_tar({"code/a.py": "a" * 2000, "code/b.py": "b" * 2000})
@@ -191,6 +196,72 @@ class FetchTest(PackageTestCase):
     def test_not_a_tar(self):
         self.refused(b"", "not a valid tar archive")
         self.refused(b"x" * 2048, "not a valid tar archive")
+
+
+class FetchFailureTest(PackageTestCase):
+    """What says nothing about the package (the fetcher failing, busy or
+    broken off) is a FetchError, tried again within the deadline; what is
+    about it is a PackageError, a load failure, tried once."""
+
+    BODY = make_tar({"code/handler.py": "def handle(req):\n    return 'ok'\n"})
+
+    def settings_with(self, attempts, timeout=5):
+        return Settings(dir=self.dir, timeout_seconds=timeout, fetch_attempts=attempts, retry_backoff_seconds=0.01)
+
+    def test_a_5xx_or_429_is_a_fetch_error_and_4xx_a_package_error(self):
+        cases = {500: FetchError, 502: FetchError, 503: FetchError, 504: FetchError, 429: FetchError,
+                 400: PackageError, 401: PackageError, 403: PackageError, 404: PackageError, 422: PackageError}
+        for status, kind in cases.items():
+            with self.subTest(status=status):
+                fields = self.fetcher.add(self.BODY, function=f"default/s{status}",
+                                          errors=[(status, "registry unreachable")])
+                with self.assertRaises(kind) as ctx:
+                    package.fetch(Source(**fields), self.dir, self.settings)
+                self.assertEqual(str(ctx.exception),
+                                 f"fetching package {fields['digest']} failed: {status} registry unreachable")
+                self.assertNotIsInstance(ctx.exception, PackageError if kind is FetchError else FetchError)
+
+    def test_a_502_twice_then_the_package(self):
+        with self.assertLogs("runner", level="WARNING") as logs:
+            got = self.fetch(self.BODY, self.settings_with(3), errors=[(502, "registry unreachable")] * 2)
+        self.assertEqual([r.getMessage().rpartition("; ")[2] for r in logs.records],
+                         ["trying again in 0.01 s (try 2 of 3)", "trying again in 0.02 s (try 3 of 3)"])
+        self.assertEqual(got.files, 1)
+        self.assertEqual(len(self.fetcher.requests), 3)
+        self.assertEqual(self.read("code/handler.py"), b"def handle(req):\n    return 'ok'\n")
+
+    def test_always_502_gives_up_after_its_attempts(self):
+        with self.assertRaises(FetchError) as ctx, self.assertLogs("runner", level="WARNING"):
+            self.fetch(self.BODY, self.settings_with(3), errors=itertools.repeat((502, "registry unreachable")))
+        self.assertRegex(str(ctx.exception), r"^fetching package sha256:[0-9a-f]{64} failed: 502 registry "
+                                             r"unreachable \(tried 3 times in [0-9.]+ s\)$")
+        self.assertEqual(len(self.fetcher.requests), 3)
+
+    def test_tries_stop_at_the_deadline(self):
+        settings = Settings(dir=self.dir, timeout_seconds=0.3, fetch_attempts=10, retry_backoff_seconds=0.1)
+        started = time.monotonic()
+        with self.assertRaises(FetchError), self.assertLogs("runner", level="WARNING"):
+            self.fetch(self.BODY, settings, errors=itertools.repeat((503, "busy")))
+        self.assertLess(time.monotonic() - started, 1)
+        self.assertLess(len(self.fetcher.requests), 10)
+
+    def test_a_package_error_is_not_tried_again(self):
+        fields = self.fetcher.add(self.BODY)
+        fields["url"] += "0"  # 404: the artifact is gone
+        with self.assertRaisesRegex(PackageError, "failed: 404 no such package"):
+            package.fetch(Source(**fields), self.dir, self.settings_with(3))
+        with self.assertRaisesRegex(PackageError, "ticket refused"):
+            package.fetch(Source(**dict(fields, url=fields["url"][:-1], ticket="not-it")), self.dir,
+                          self.settings_with(3))
+        self.assertEqual(len(self.fetcher.requests), 2)
+
+    def test_an_answer_broken_off_before_its_length(self):
+        # The fetcher went away mid-answer: not the package's fault, unlike
+        # a whole answer that holds a truncated archive (test_an_answer_cut_short).
+        whole = make_tar({"code/a.py": "a" * 20_000})
+        with self.assertRaisesRegex(FetchError, "the answer ended [0-9]+ bytes short of its Content-Length"):
+            self.fetch(whole[:4096], length=len(whole))
+        self.assertEqual(os.listdir(self.tmp), ["package"])
 
 
 class HostileArchiveTest(PackageTestCase):
@@ -457,6 +528,24 @@ class PoolPackageTest(RunnerTestCase):
         with open(self.termination_log, encoding="utf-8") as f:
             self.assertEqual(f.read(), want)
 
+    def test_a_fetcher_answering_502_is_503_spends_the_pod_and_exits_4(self):
+        pkg = self.fetcher.add(make_tar({"code/handler.py": "def handle(req): return 1\n"}),
+                               errors=itertools.repeat((502, "registry unreachable")))
+        body = self.spec(pkg)
+        with self.assertLogs("runner", level="ERROR"):
+            status, answer = self.specialize(body)
+        want = f"fetching package {pkg['digest']} failed: 502 registry unreachable"
+        self.assertEqual((status, answer), (503, {"error": want, "status": 503}))
+        self.assertEqual(len(self.fetcher.requests), 1)  # tried once: the gateway tries another pod
+        # Spent: never "already specialized", never specialized again.
+        with self.assertRaises(Exception) as ctx:
+            self.runner.specializer.claim(api.AUTHORIZATION_SCHEME + self.TOKEN, body)
+        self.assertEqual(ctx.exception.status, 503)
+        self.server.join()
+        self.assertEqual(self.server.exit_code, api.FETCH_FAILED_EXIT_CODE)
+        with open(self.termination_log, encoding="utf-8") as f:
+            self.assertEqual(f.read(), want)
+
     def test_a_pod_that_failed_mid_unpack_is_never_reused(self):
         body = self.spec(self.fetcher.add(raw_tar(member("code/handler.py", data=b"def handle(req): return 1\n"),
                                                   member("code/link", tarfile.SYMTYPE, linkname="/"))))
@@ -489,6 +578,10 @@ class PoolPackageTest(RunnerTestCase):
         del good["module"]
         self.assertEqual(self.specialize(self.spec(good))[0], 200)
         self.assertEqual(self.request("GET", "/")[2], b"default module")
+
+
+#: A deployment-mode runner's tries of a failing fetch, shortened.
+FAST_RETRIES = {"FAAS_PACKAGE_FETCH_ATTEMPTS": "3", "FAAS_PACKAGE_FETCH_BACKOFF_SECONDS": "0.05"}
 
 
 def request(port, method, path, body=None, headers=None):
@@ -541,6 +634,37 @@ class PackageProcessTest(unittest.TestCase):
         proc = self.start(dict(pkg, ticket="not-it"))
         self.assertEqual(proc.wait_exit(), api.LOAD_FAILED_EXIT_CODE)
         self.assertEqual(self.termination_message(proc), f"fetching package {pkg['digest']} failed: 401 ticket refused")
+
+    def test_deployment_mode_a_502_twice_then_serves(self):
+        pkg = self.fetcher.add(make_tar({"code/handler.py": "def handle(req):\n    return 'third time'\n"}),
+                               errors=[(502, "registry unreachable")] * 2)
+        proc = self.start(pkg, **FAST_RETRIES).wait_serving()
+        self.assertEqual(request(proc.port, "GET", "/"), (200, b"third time"))
+        self.assertEqual(len(self.fetcher.requests), 3)
+        proc.wait_log("trying again")
+
+    def test_deployment_mode_always_502_exits_4_with_the_reason(self):
+        pkg = self.fetcher.add(make_tar({"code/handler.py": "def handle(req): pass\n"}),
+                               errors=itertools.repeat((502, "registry unreachable")))
+        proc = self.start(pkg, **FAST_RETRIES)
+        self.assertEqual(proc.wait_exit(), api.FETCH_FAILED_EXIT_CODE)
+        self.assertRegex(self.termination_message(proc), rf"^fetching package {pkg['digest']} failed: 502 registry "
+                                                         r"unreachable \(tried 3 times in [0-9.]+ s\)$")
+        self.assertEqual(len(self.fetcher.requests), 3)
+
+    def test_deployment_mode_with_the_fetcher_down_exits_4(self):
+        url = f"http://127.0.0.1:{free_port()}{api.FETCH_PATH}default/f/sha256:00"
+        proc = self.start({"url": url, "ticket": TICKET, "digest": "sha256:00", "module": "handler"}, **FAST_RETRIES)
+        self.assertEqual(proc.wait_exit(), api.FETCH_FAILED_EXIT_CODE)
+        self.assertIn("fetching package sha256:00 failed: 127.0.0.1:", self.termination_message(proc))
+        self.assertIn("ConnectionRefusedError", self.termination_message(proc))
+
+    def test_deployment_mode_a_package_gone_exits_3(self):
+        pkg = self.fetcher.add(make_tar({"code/handler.py": "def handle(req): pass\n"}))
+        proc = self.start(dict(pkg, url=pkg["url"] + "0"), **FAST_RETRIES)
+        self.assertEqual(proc.wait_exit(), api.LOAD_FAILED_EXIT_CODE)
+        self.assertIn("failed: 404 no such package", self.termination_message(proc))
+        self.assertEqual(len(self.fetcher.requests), 1)
 
     def test_deployment_mode_load_failures_exit_3_with_the_reason(self):
         cases = {
