@@ -56,6 +56,13 @@ class Admin {
       reply(contract.errorResponse(err.status, err.message, err.extra));
       return;
     }
+    if (spec.package !== null) {
+      // Claimed like any other spec, then spent like code that does not
+      // load: every nodejs pod would refuse it alike.
+      this._failed(new loader.LoadError(loader.PACKAGES_UNSUPPORTED,
+        `specialization of ${spec.function} carries package ${spec.package.digest || spec.package.url}`), reply);
+      return;
+    }
     Object.assign(process.env, spec.env);
     const filename = path.join(path.dirname(runner.config.codePath), 'function.js');
     let handler;

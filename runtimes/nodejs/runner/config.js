@@ -38,6 +38,13 @@ const DEFAULTS = Object.freeze({
   // SHA-256 (hex) of the only token that may specialize this pod; never in
   // process.env once function code can run (see environ.js).
   specializeTokenSHA256: '',
+  // A package to load instead of codePath (deployment mode). Read so that
+  // the runner can say it cannot load one: packages are python only.
+  packageURL: '',
+  packageTicket: '',
+  packageDigest: '',
+  packageModule: api.DEFAULT_PACKAGE_MODULE,
+  packageDir: api.DEFAULT_PACKAGE_DIR,
 
   // '' is every IPv4 and IPv6 address.
   host: '',
@@ -79,6 +86,11 @@ const PLATFORM_ENV = Object.freeze({
   terminationLog: [api.ENV_TERMINATION_LOG, String],
   mode: [api.ENV_MODE, String],
   specializeTokenSHA256: [api.ENV_SPECIALIZE_TOKEN_SHA256, String],
+  packageURL: [api.ENV_PACKAGE_URL, String],
+  packageTicket: [api.ENV_PACKAGE_TICKET, String],
+  packageDigest: [api.ENV_PACKAGE_DIGEST, String],
+  packageModule: [api.ENV_PACKAGE_MODULE, String],
+  packageDir: [api.ENV_PACKAGE_DIR, String],
 });
 
 function parseInteger(raw) {

@@ -18,6 +18,12 @@ class LoadError extends Error {
   }
 }
 
+// Why a function package (deployment mode's FAAS_PACKAGE_URL, or a pool
+// specialization's package) is a load failure here: this runner loads
+// inline code only, like the Function CRD, which refuses spec.package for
+// nodejs.
+const PACKAGES_UNSUPPORTED = 'function packages are supported for the python runtime only';
+
 // loadHandler compiles and runs source as a module and returns its handler.
 // filename is the absolute path the module is given (require resolves next
 // to it); messages name its base name. The handler is the export named
@@ -85,4 +91,4 @@ function frameLine(err, filename) {
   return m ? Number(m[1]) : null;
 }
 
-module.exports = { LoadError, loadHandler };
+module.exports = { LoadError, PACKAGES_UNSUPPORTED, loadHandler };

@@ -4,7 +4,8 @@
 //
 // Exit codes: 0 after a drain, 3 (LOAD_FAILED_EXIT_CODE) when the
 // function's code did not load, at start or in a pool pod's
-// specialization, 2 for settings the runner cannot start with. Every
+// specialization, or when it is given a function package (python only),
+// 2 for settings the runner cannot start with. Every
 // non-zero exit writes its reason to the termination log first.
 
 const fs = require('node:fs');
@@ -46,6 +47,12 @@ async function main() {
   let handler = null;
   if (cfg.mode !== api.MODE_POOL) {
     try {
+      if (cfg.packageURL) {
+        // Python only: no fetch is tried, so this is a load failure (the
+        // operator's LoadFailed), never a fetch failure.
+        throw new loader.LoadError(loader.PACKAGES_UNSUPPORTED,
+          `${api.ENV_PACKAGE_URL} is set (package ${cfg.packageDigest || cfg.packageURL}); this runner loads ${api.ENV_CODE_PATH} only`);
+      }
       const source = fs.readFileSync(cfg.codePath, 'utf8');
       handler = loader.loadHandler(source, cfg.handler, cfg.codePath);
     } catch (err) {

@@ -9,6 +9,8 @@
 // body (400) or a wrong token (403) claims nothing; code that then fails to
 // load (422) spends the pod, which exits with the load-failure code; a
 // later specialization of a spent pod is answered 422 again, never 409.
+// A specialization carrying a package is answered the same 422: function
+// packages are supported for the python runtime only.
 
 const crypto = require('node:crypto');
 const api = require('./runnerapi');
@@ -102,6 +104,10 @@ function parse(body) {
   if (Object.entries(env).some(([k, v]) => !k || k.includes('=') || k.includes('\0') || v.includes('\0'))) {
     throw new SpecializeError(400, 'env has a name or value the environment cannot hold');
   }
+  const pkg = parsePackage(spec[api.SPEC_PACKAGE]);
+  if (pkg !== null && spec[api.SPEC_CODE]) {
+    throw new SpecializeError(400, 'specialization has both code and a package');
+  }
   const timeout = Number(spec[api.SPEC_TIMEOUT_SECONDS] || api.DEFAULT_TIMEOUT_SECONDS);
   const concurrency = Math.trunc(Number(spec[api.SPEC_CONCURRENCY] || api.DEFAULT_CONCURRENCY));
   if (!(timeout > 0) || !Number.isFinite(timeout) || !Number.isFinite(concurrency)) {
@@ -111,10 +117,34 @@ function parse(body) {
     function: String(spec[api.SPEC_FUNCTION] ?? ''),
     handler: String(spec[api.SPEC_HANDLER] || api.DEFAULT_HANDLER),
     code: spec[api.SPEC_CODE],
+    // Packages are python only: a well-formed one is claimed and then
+    // refused as a load failure (422), like code that does not load.
+    package: pkg,
     env,
     timeoutSeconds: timeout,
     concurrency: Math.max(1, concurrency),
   };
+}
+
+// parsePackage returns a specialization's package object ({url, ticket,
+// digest, module}), or null without one; SpecializeError 400 if it is not
+// one (the same shape the python runner accepts, so that both answer a
+// malformed body 400 and a well-formed one by what they can load).
+function parsePackage(value) {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value) || typeof value[api.PACKAGE_URL] !== 'string' || !value[api.PACKAGE_URL]) {
+    throw new SpecializeError(400, 'package needs a JSON object with url');
+  }
+  const out = { url: value[api.PACKAGE_URL] };
+  for (const [key, field] of [[api.PACKAGE_TICKET, 'ticket'], [api.PACKAGE_DIGEST, 'digest'], [api.PACKAGE_MODULE, 'module']]) {
+    const v = value[key];
+    if (v !== undefined && v !== null && typeof v !== 'string') {
+      throw new SpecializeError(400, `package ${key} must be a string`);
+    }
+    out[field] = v || '';
+  }
+  out.module = out.module || api.DEFAULT_PACKAGE_MODULE;
+  return out;
 }
 
 module.exports = { SpecializeError, Specializer, parse, sha256Hex };

@@ -12,6 +12,7 @@ const config = require('../runner/config');
 const contract = require('../runner/contract');
 const environ = require('../runner/environ');
 const { Calls } = require('../runner/calls');
+const { PACKAGES_UNSUPPORTED } = require('../runner/loader');
 const { parse } = require('../runner/specialize');
 const { CONTRACT_FILE, RunnerProcess } = require('./support');
 
@@ -23,6 +24,8 @@ const ENV_CONSTANTS = {
   functionName: api.ENV_FUNCTION_NAME, handler: api.ENV_HANDLER, maxBodyBytes: api.ENV_MAX_BODY_BYTES,
   mode: api.ENV_MODE, port: api.ENV_PORT, specializeTokenSHA256: api.ENV_SPECIALIZE_TOKEN_SHA256,
   terminationLog: api.ENV_TERMINATION_LOG, timeoutSeconds: api.ENV_TIMEOUT_SECONDS,
+  packageURL: api.ENV_PACKAGE_URL, packageTicket: api.ENV_PACKAGE_TICKET, packageDigest: api.ENV_PACKAGE_DIGEST,
+  packageModule: api.ENV_PACKAGE_MODULE, packageDir: api.ENV_PACKAGE_DIR,
 };
 
 describe('contract file', () => {
@@ -57,6 +60,8 @@ describe('contract file', () => {
       adminPort: '9001', codePath: '/c/f.js', concurrency: '7', functionName: 'fn', handler: 'main',
       maxBodyBytes: '123', mode: 'pool', port: '9000', specializeTokenSHA256: 'ab'.repeat(32),
       terminationLog: '/t/log', timeoutSeconds: '12.5',
+      packageURL: 'http://10.0.0.1:8090/p', packageTicket: 't', packageDigest: 'sha256:00',
+      packageModule: 'app.main', packageDir: '/p',
     };
     assert.deepEqual(Object.keys(values).sort(), Object.keys(CONTRACT.env).sort());
     const env = {};
@@ -70,14 +75,25 @@ describe('contract file', () => {
   it('defaults', () => {
     const d = CONTRACT.defaults;
     const c = config.fromEnv({});
-    assert.deepEqual(Object.keys(d).sort(), ['concurrency', 'handler', 'maxBodyBytes', 'mode', 'terminationLog', 'timeoutSeconds']);
+    assert.deepEqual(Object.keys(d).sort(), ['concurrency', 'handler', 'maxBodyBytes', 'mode', 'packageDir',
+      'packageModule', 'terminationLog', 'timeoutSeconds']);
+    assert.deepEqual([api.DEFAULT_PACKAGE_DIR, api.DEFAULT_PACKAGE_MODULE], [d.packageDir, d.packageModule]);
     for (const [k, v] of Object.entries(d)) assert.equal(c[k], v, k);
     assert.deepEqual(CONTRACT.modes, [...api.MODES]);
     assert.equal(d.mode, api.MODE_DEPLOYMENT);
   });
 
-  it('load-failed exit code and authorization scheme', () => {
+  it('fetcher', () => {
+    assert.deepEqual(CONTRACT.fetcher, {
+      path: api.FETCH_PATH, port: api.FETCHER_PORT, mediaType: api.PACKAGE_MEDIA_TYPE,
+      codeDir: api.PACKAGE_CODE_DIR, depsDir: api.PACKAGE_DEPS_DIR,
+    });
+  });
+
+  it('exit codes and authorization scheme', () => {
     assert.equal(CONTRACT.loadFailedExitCode, api.LOAD_FAILED_EXIT_CODE);
+    assert.equal(CONTRACT.fetchFailedExitCode, api.FETCH_FAILED_EXIT_CODE);
+    assert.notEqual(api.FETCH_FAILED_EXIT_CODE, api.LOAD_FAILED_EXIT_CODE);
     assert.equal(CONTRACT.authorizationScheme, api.AUTHORIZATION_SCHEME);
   });
 
@@ -105,6 +121,18 @@ describe('contract file', () => {
     const spec = parse(Buffer.from(JSON.stringify(ex)));
     assert.deepEqual([spec.function, spec.handler, spec.code, spec.env, spec.timeoutSeconds, spec.concurrency],
       [ex.function, ex.handler, ex.code, ex.env, ex.timeoutSeconds, ex.concurrency]);
+    assert.equal(spec.package, null);
+  });
+
+  it('the package specialization example parses', () => {
+    const ex = CONTRACT.examples.packageSpecialization;
+    const spec = parse(Buffer.from(JSON.stringify(ex)));
+    const pkg = ex.package;
+    assert.deepEqual([spec.function, spec.handler, spec.code, spec.env], [ex.function, ex.handler, '', ex.env]);
+    assert.deepEqual(spec.package, { url: pkg.url, ticket: pkg.ticket, digest: pkg.digest, module: pkg.module });
+    assert.deepEqual(Object.keys(pkg).sort(), [api.PACKAGE_DIGEST, api.PACKAGE_MODULE, api.PACKAGE_TICKET, api.PACKAGE_URL].sort());
+    assert.ok(api.SPEC_PACKAGE in ex);
+    assert.ok(pkg.url.startsWith('http://') && pkg.url.includes(`:${CONTRACT.fetcher.port}${CONTRACT.fetcher.path}`));
   });
 });
 
@@ -138,5 +166,47 @@ describe('contract messages', () => {
     const stats = JSON.parse((await proc.request('GET', CONTRACT.paths.stats, { admin: true })).body);
     assert.deepEqual(Object.keys(stats).sort(), Object.keys(ex.stats).sort());
     for (const [k, v] of Object.entries(ex.stats)) assert.equal(typeof stats[k], typeof v, k);
+  });
+});
+
+// Function packages are python only: a Node.js runner given one says so as
+// a load failure, in deployment mode and in pool mode.
+describe('contract packages', () => {
+  const TOKEN = 't0ken';
+
+  it('a pool runner refuses the package specialization example 422, then exits load-failed', async () => {
+    const proc = await (await RunnerProcess.start(null, {
+      [CONTRACT.env.mode]: 'pool',
+      [CONTRACT.env.specializeTokenSHA256]: crypto.createHash('sha256').update(TOKEN).digest('hex'),
+    })).waitServing();
+    try {
+      const body = JSON.stringify(CONTRACT.examples.packageSpecialization);
+      const headers = { Authorization: CONTRACT.authorizationScheme + TOKEN, 'Content-Type': 'application/json' };
+      const r = await proc.request('POST', CONTRACT.paths.specialize, { body, headers, admin: true });
+      assert.equal(r.status, 422, r.body.toString());
+      assert.deepEqual(JSON.parse(r.body), { error: PACKAGES_UNSUPPORTED, status: 422 });
+      assert.equal(PACKAGES_UNSUPPORTED, 'function packages are supported for the python runtime only');
+      assert.equal(await proc.waitExit(), CONTRACT.loadFailedExitCode);
+      assert.equal(fs.readFileSync(proc.terminationLog, 'utf8'), PACKAGES_UNSUPPORTED);
+      assert.ok(!proc.log.includes(CONTRACT.examples.packageSpecialization.package.ticket), 'the ticket is never logged');
+    } finally {
+      await proc.stop();
+    }
+  });
+
+  it('a deployment runner with a package URL exits load-failed', async () => {
+    const ex = CONTRACT.examples.packageSpecialization.package;
+    const proc = await RunnerProcess.start("module.exports = () => 'inline code is not what was asked for'", {
+      [CONTRACT.env.packageURL]: ex.url, [CONTRACT.env.packageTicket]: ex.ticket,
+      [CONTRACT.env.packageDigest]: ex.digest, [CONTRACT.env.packageModule]: ex.module,
+    });
+    try {
+      assert.equal(await proc.waitExit(), CONTRACT.loadFailedExitCode);
+      assert.notEqual(CONTRACT.loadFailedExitCode, CONTRACT.fetchFailedExitCode);
+      assert.equal(fs.readFileSync(proc.terminationLog, 'utf8'), PACKAGES_UNSUPPORTED);
+      assert.ok(!proc.log.includes(ex.ticket), 'the ticket is never logged');
+    } finally {
+      await proc.stop();
+    }
   });
 });

@@ -245,7 +245,7 @@ describe('specializer', () => {
     assert.equal(status(() => s.claim(auth, Buffer.from('{'))).status, 400);
     assert.ok(s.idle, 'a refused specialization claims nothing');
     const spec = s.claim(auth, body);
-    assert.deepEqual(spec, { function: 'ns/f', handler: 'handle', code: 'x', env: { A: 'b' }, timeoutSeconds: 5, concurrency: 2 });
+    assert.deepEqual(spec, { function: 'ns/f', handler: 'handle', code: 'x', package: null, env: { A: 'b' }, timeoutSeconds: 5, concurrency: 2 });
     assert.ok(!s.idle);
     assert.ok(s.done() >= 1);
     const conflict = status(() => s.claim(auth, Buffer.from('{"code": "y"}')));
@@ -265,14 +265,23 @@ describe('specializer', () => {
     assert.equal(status(() => s.claim('Bearer wrong', body)).status, 403);
   });
 
-  it('is 404 in a pod that is not a pool pod', () => {
+  it('claims a package specialization (refused later, as a load failure)', () => {
+    const s = new Specializer(hash);
+    const spec = s.claim(auth, Buffer.from('{"code": "", "package": {"url": "http://f/p", "digest": "sha256:00"}}'));
+    assert.deepEqual(spec.package, { url: 'http://f/p', ticket: '', digest: 'sha256:00', module: api.DEFAULT_PACKAGE_MODULE });
+    assert.ok(!s.idle);
+  });
+
+    it('is 404 in a pod that is not a pool pod', () => {
     assert.equal(status(() => new Specializer('').claim(auth, body)).status, 404);
   });
 
   it('refuses malformed specializations', () => {
     const s = new Specializer(hash);
     for (const b of ['[]', '{}', '{"code": 1}', '{"code": "", "env": {"A": 1}}', '{"code": "", "env": {"A=B": "x"}}',
-      '{"code": "", "timeoutSeconds": -1}', '{"code": "", "concurrency": "x"}']) {
+      '{"code": "", "timeoutSeconds": -1}', '{"code": "", "concurrency": "x"}',
+      '{"code": "", "package": "http://f/p"}', '{"code": "", "package": {}}', '{"code": "", "package": {"url": ""}}',
+      '{"code": "", "package": {"url": "http://f/p", "ticket": 1}}', '{"code": "x", "package": {"url": "http://f/p"}}']) {
       assert.equal(status(() => s.claim(auth, Buffer.from(b))).status, 400, b);
     }
     assert.ok(s.idle);
