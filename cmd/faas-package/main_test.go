@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,24 +19,12 @@ import (
 
 	"github.com/minifaas/minifaas/internal/fetcher"
 	"github.com/minifaas/minifaas/internal/packagebuild"
-	"github.com/minifaas/minifaas/internal/packagebuild/registrytest"
 	"github.com/minifaas/minifaas/internal/packages"
+	"github.com/minifaas/minifaas/internal/registrytest"
 	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
-var registryBinary string
-
-func TestMain(m *testing.M) {
-	bin, cleanup, err := registrytest.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	registryBinary = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { registrytest.Main(m) }
 
 func writeTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
@@ -77,7 +64,7 @@ func run(t *testing.T, args ...string) error {
 // TestBuildThenServe is a build Job's fetch, pip and push steps, then a
 // runner's GET of the built package from the fetcher.
 func TestBuildThenServe(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	const ns, fn = "default", "greeter"
 	repository := packages.Repository(ns, fn)
 	source, err := packages.Push(t.Context(), reg.Repository(t, repository), packages.ArtifactTypeSource, []packages.Layer{
@@ -88,7 +75,7 @@ func TestBuildThenServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	creds := t.TempDir()
-	writeTree(t, creds, map[string]string{"username": reg.Credentials.Username, "password": reg.Credentials.Password})
+	writeTree(t, creds, map[string]string{"username": reg.Username, "password": reg.Password})
 	work, logs := t.TempDir(), t.TempDir()
 	common := []string{"--registry", reg.Addr, "--repository", repository, "--credentials-dir", creds, "--plain-http=true"}
 
@@ -116,7 +103,7 @@ func TestBuildThenServe(t *testing.T) {
 	cfg := fetcher.DefaultConfig()
 	cfg.Registry, cfg.CacheDir = reg.Addr, t.TempDir()
 	key := bytes.Repeat([]byte{1}, packages.MinTicketKeyBytes)
-	f, err := fetcher.New(cfg, fetcher.Deps{Credentials: reg.Credentials, TicketKey: key})
+	f, err := fetcher.New(cfg, fetcher.Deps{Credentials: packagebuild.Credentials{Username: reg.Username, Password: reg.Password}, TicketKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,9 +142,9 @@ func TestBuildThenServe(t *testing.T) {
 }
 
 func TestBuildFetchFailureReport(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	creds := t.TempDir()
-	writeTree(t, creds, map[string]string{"username": reg.Credentials.Username, "password": reg.Credentials.Password})
+	writeTree(t, creds, map[string]string{"username": reg.Username, "password": reg.Password})
 	log := filepath.Join(t.TempDir(), "termination-log")
 	absent := digest.FromString("absent")
 	err := run(t, "build-fetch", "--registry", reg.Addr, "--repository", "faas/default/x", "--credentials-dir", creds,
@@ -172,7 +159,7 @@ func TestBuildFetchFailureReport(t *testing.T) {
 }
 
 func TestBuildFetchRefusesRequirements(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	repository := packages.Repository("default", "greeter")
 	source, err := packages.Push(t.Context(), reg.Repository(t, repository), packages.ArtifactTypeSource, []packages.Layer{
 		layer(t, packages.LayerCode, map[string]string{"handler.py": "import six\n"}),
@@ -182,7 +169,7 @@ func TestBuildFetchRefusesRequirements(t *testing.T) {
 		t.Fatal(err)
 	}
 	creds := t.TempDir()
-	writeTree(t, creds, map[string]string{"username": reg.Credentials.Username, "password": reg.Credentials.Password})
+	writeTree(t, creds, map[string]string{"username": reg.Username, "password": reg.Password})
 	log := filepath.Join(t.TempDir(), "termination-log")
 	err = run(t, "build-fetch", "--registry", reg.Addr, "--repository", repository, "--credentials-dir", creds,
 		"--digest", source.Digest.String(), "--dest", filepath.Join(t.TempDir(), "src"), "--termination-log", log)

@@ -246,7 +246,7 @@ func TestRegistryUnreachable(t *testing.T) {
 func TestRegistryRefusesCredentials(t *testing.T) {
 	good := startFetcher(t, nil)
 	d := good.pushBuilt(t, "default", "hello", code, deps)
-	creds := good.reg.Credentials
+	creds := credentials(good.reg)
 	creds.Password = "wrong"
 	cfg := good.cfg
 	cfg.CacheDir = t.TempDir()

@@ -16,25 +16,13 @@ import (
 	"github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/content"
 
-	"github.com/minifaas/minifaas/internal/packagebuild/registrytest"
+	"github.com/minifaas/minifaas/internal/packagebuild"
 	"github.com/minifaas/minifaas/internal/packages"
+	"github.com/minifaas/minifaas/internal/registrytest"
 	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
-// registryBinary is the registry TestMain builds.
-var registryBinary string
-
-func TestMain(m *testing.M) {
-	bin, cleanup, err := registrytest.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	registryBinary = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { registrytest.Main(m) }
 
 // testKey is the ticket key of every test fetcher.
 var testKey = bytes.Repeat([]byte{7}, packages.MinTicketKeyBytes)
@@ -51,20 +39,25 @@ type testFetcher struct {
 // Config first.
 func startFetcher(t testing.TB, change func(*Config)) *testFetcher {
 	t.Helper()
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	cfg := DefaultConfig()
 	cfg.Registry = reg.Addr
 	cfg.CacheDir = filepath.Join(t.TempDir(), "cache")
 	if change != nil {
 		change(&cfg)
 	}
-	f, err := New(cfg, Deps{Credentials: reg.Credentials, TicketKey: testKey, Log: testr.NewWithInterface(t, testr.Options{})})
+	f, err := New(cfg, Deps{Credentials: credentials(reg), TicketKey: testKey, Log: testr.NewWithInterface(t, testr.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(f.Handler())
 	t.Cleanup(srv.Close)
 	return &testFetcher{Fetcher: f, reg: reg, srv: srv, cfg: cfg}
+}
+
+// credentials is the account of reg.
+func credentials(reg *registrytest.Registry) packagebuild.Credentials {
+	return packagebuild.Credentials{Username: reg.Username, Password: reg.Password}
 }
 
 // writeTree makes files under dir from slash-separated names to contents.

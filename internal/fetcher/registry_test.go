@@ -85,7 +85,7 @@ func TestFetchThroughService(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Namespace, cfg.CacheDir = "faas-system", filepath.Join(t.TempDir(), "cache")
 	cs := fake.NewClientset(registryService(host, corev1.ServicePort{Name: "registry", Port: int32(p)}))
-	viaService, err := New(cfg, Deps{Credentials: f.reg.Credentials, TicketKey: testKey, Services: cs.CoreV1(), Log: testr.New(t)})
+	viaService, err := New(cfg, Deps{Credentials: credentials(f.reg), TicketKey: testKey, Services: cs.CoreV1(), Log: testr.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

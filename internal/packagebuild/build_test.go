@@ -13,8 +13,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/minifaas/minifaas/internal/packagebuild"
-	"github.com/minifaas/minifaas/internal/packagebuild/registrytest"
 	"github.com/minifaas/minifaas/internal/packages"
+	"github.com/minifaas/minifaas/internal/registrytest"
 )
 
 const repository = "faas/default/greeter"
@@ -27,7 +27,7 @@ var (
 
 func step(reg *registrytest.Registry, t *testing.T) packagebuild.Step {
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"username": reg.Credentials.Username, "password": reg.Credentials.Password + "\n"})
+	writeTree(t, dir, map[string]string{"username": reg.Username, "password": reg.Password + "\n"})
 	return packagebuild.Step{Registry: reg.Addr, PlainHTTP: true, Repository: repository, CredentialsDir: dir}
 }
 
@@ -65,7 +65,7 @@ func merge(ms ...map[string]string) map[string]string {
 func uploads(reg *registrytest.Registry) int { return reg.Count(http.MethodPost, "/blobs/uploads/") }
 
 func TestBuildFetchThenPush(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	source := pushSource(t, reg.Repository(t, repository), code, requirements)
 	s := step(reg, t)
 	work := t.TempDir()
@@ -154,7 +154,7 @@ func TestBuildFetchThenPush(t *testing.T) {
 }
 
 func TestBuildPushWithoutDependencies(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	source := pushSource(t, reg.Repository(t, repository), code, "nothing-installable\n")
 	push := packagebuild.PushStep{Step: step(reg, t), Source: source.String(), Deps: filepath.Join(t.TempDir(), "absent"), TmpDir: t.TempDir()}
 	res, err := push.Run(t.Context())
@@ -170,7 +170,7 @@ func TestBuildPushWithoutDependencies(t *testing.T) {
 }
 
 func TestBuildStepsRefuseOtherArtifacts(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	repo := reg.Repository(t, repository)
 	built := pushArtifact(t, repo, packages.ArtifactTypeBuilt, layerOf(t, packages.LayerCode, code)).Digest
 	extra := pushArtifact(t, repo, packages.ArtifactTypeSource,
@@ -195,7 +195,7 @@ func TestBuildStepsRefuseOtherArtifacts(t *testing.T) {
 }
 
 func TestBuildStepsNeedCredentials(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	source := pushSource(t, reg.Repository(t, repository), code, "")
 	s := step(reg, t)
 	if err := os.WriteFile(filepath.Join(s.CredentialsDir, "password"), []byte("wrong"), 0o600); err != nil {
@@ -214,7 +214,7 @@ func TestBuildStepsNeedCredentials(t *testing.T) {
 // Push must refuse, saying why, and push nothing. (Before OpenDeps, push
 // followed the link and pushed the password in the deps layer.)
 func TestBuildPushRefusesLinkedDeps(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	source := pushSource(t, reg.Repository(t, repository), code, requirements)
 	s := step(reg, t)
 	secret := t.TempDir()
@@ -315,7 +315,7 @@ func symlink(t *testing.T, target, link string) {
 }
 
 func TestBuildFetchRefusesRequirements(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	source := pushSource(t, reg.Repository(t, repository), code, "six\n-r /proc/self/environ\n")
 	err := packagebuild.FetchStep{Step: step(reg, t), Digest: source.String(), Dest: filepath.Join(t.TempDir(), "src")}.Run(t.Context())
 	const want = "requirements.txt line 2: pip options are not allowed (the platform's pip settings choose the index): -r"

@@ -2,7 +2,6 @@ package packagebuild_test
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -13,24 +12,11 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
-	"github.com/minifaas/minifaas/internal/packagebuild/registrytest"
 	"github.com/minifaas/minifaas/internal/packages"
+	"github.com/minifaas/minifaas/internal/registrytest"
 )
 
-// registryBinary is the registry TestMain builds.
-var registryBinary string
-
-func TestMain(m *testing.M) {
-	bin, cleanup, err := registrytest.Build()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	registryBinary = bin
-	code := m.Run()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { registrytest.Main(m) }
 
 // writeTree makes files under dir from slash-separated names to contents.
 func writeTree(t *testing.T, dir string, files map[string]string) {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/minifaas/minifaas/internal/packagebuild"
-	"github.com/minifaas/minifaas/internal/packagebuild/registrytest"
+	"github.com/minifaas/minifaas/internal/registrytest"
 )
 
 // freeAddr returns a loopback address nothing listens on, for now.
@@ -44,7 +44,7 @@ func serveLate(t *testing.T, addr string, h http.Handler) {
 // it a moment after it starts, and until then its connections are
 // refused. The step must keep trying, not fail.
 func TestBuildStepWaitsForTheRegistry(t *testing.T) {
-	reg := registrytest.Start(t, registryBinary)
+	reg := registrytest.Start(t)
 	source := pushSource(t, reg.Repository(t, repository), code, requirements)
 	s := step(reg, t)
 	s.Registry, s.ConnectWait = freeAddr(t), 30*time.Second

@@ -1,166 +1,32 @@
 package packages
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/crypto/bcrypt"
 	"oras.land/oras-go/v2/content"
-	"oras.land/oras-go/v2/registry/remote"
-	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/minifaas/minifaas/internal/registrytest"
 )
 
 // The registry these tests push to and fetch from is the one the platform
-// ships: the CNCF Distribution binary built from hack/cluster/registry (the
-// same wrapper module, and so the same dependency versions, as the
-// faas-registry image) and started with config/registry/config.yml, each
-// test with its own storage root. It is built once per test binary; later
-// builds come from the Go build cache in seconds. It is not linked into
-// these tests: that would put distribution and its ~50 modules (OpenTelemetry,
-// redis, gRPC gateway) into the main module's build list.
-const (
-	registryModule = "../../hack/cluster/registry"
-	registryConfig = "../../config/registry/config.yml"
-	testArtifact   = "application/vnd.minifaas.package.v1"
-)
+// ships (internal/registrytest), each test with its own storage root.
+const testArtifact = "application/vnd.minifaas.package.v1"
 
-// registryBinary is the path of the registry built by TestMain.
-var registryBinary string
+func TestMain(m *testing.M) { registrytest.Main(m) }
 
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "minifaas-registry-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	registryBinary = filepath.Join(dir, "registry")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", registryBinary, "github.com/distribution/distribution/v3/cmd/registry")
-	cmd.Dir = registryModule
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building the registry from %s: %v\n%s", registryModule, err, out)
-		return 1
-	}
-	return m.Run()
-}
-
-var listening = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
-
-// testRegistry is a running registry and the directory it stores blobs in.
-type testRegistry struct {
-	addr string
-	root string
-}
-
-// startRegistry runs the registry on a free loopback port until the test
-// ends; its log is shown if the test fails.
-func startRegistry(t *testing.T) testRegistry {
-	t.Helper()
-	root := t.TempDir()
-	// The platform's registry requires its htpasswd account.
-	hash, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	htpasswd := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte(testUser+":"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, registryBinary, "serve", registryConfig)
-	cmd.Env = append(os.Environ(),
-		"OTEL_TRACES_EXPORTER=none",
-		"REGISTRY_HTTP_ADDR=127.0.0.1:0",
-		"REGISTRY_HTTP_DEBUG_ADDR=127.0.0.1:0",
-		"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="+root,
-		"REGISTRY_AUTH_HTPASSWD_PATH="+htpasswd,
-	)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu     sync.Mutex // guards log
-		log    strings.Builder
-		addrCh = make(chan string, 1)
-		done   = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			mu.Lock()
-			log.WriteString(sc.Text() + "\n")
-			mu.Unlock()
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addrCh <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		_ = cmd.Wait()
-		if t.Failed() {
-			mu.Lock()
-			t.Logf("registry log:\n%s", log.String())
-			mu.Unlock()
-		}
-	})
-	select {
-	case addr := <-addrCh:
-		return testRegistry{addr: addr, root: root}
-	case <-done:
-		t.Fatal("the registry exited before listening")
-	case <-time.After(30 * time.Second):
-		t.Fatal("the registry did not listen within 30s")
-	}
-	return testRegistry{}
-}
-
-func (r testRegistry) repo(t *testing.T, name string) *remote.Repository {
-	t.Helper()
-	repo, err := remote.NewRepository(r.addr + "/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	repo.PlainHTTP = true
-	repo.Client = &auth.Client{Cache: auth.NewCache(),
-		Credential: auth.StaticCredential(r.addr, auth.Credential{Username: testUser, Password: testPassword})}
-	return repo
-}
-
-// The htpasswd account of the test registry.
-const testUser, testPassword = "faas", "test-password"
-
-// blobPath is where the filesystem driver keeps a blob's bytes.
-func (r testRegistry) blobPath(d digest.Digest) string {
+// blobPath is where the filesystem driver of reg keeps a blob's bytes.
+func blobPath(reg *registrytest.Registry, d digest.Digest) string {
 	e := d.Encoded()
-	return filepath.Join(r.root, "docker", "registry", "v2", "blobs", d.Algorithm().String(), e[:2], e, "data")
+	return filepath.Join(reg.Root, "docker", "registry", "v2", "blobs", d.Algorithm().String(), e[:2], e, "data")
 }
 
 // countingLayer packs dir and counts how often the pusher reads it.
@@ -186,8 +52,8 @@ func packLayer(t *testing.T, dir, title string) *countingLayer {
 }
 
 func TestPushFetchRoundTrip(t *testing.T) {
-	reg := startRegistry(t)
-	repo := reg.repo(t, "faas/default/hello")
+	reg := registrytest.Start(t)
+	repo := reg.Repository(t, "faas/default/hello")
 	code, deps := t.TempDir(), t.TempDir()
 	writeTree(t, code, map[string]string{"handler.py": "import six\n", "lib/util.py": "X = 1\n"})
 	writeTree(t, deps, map[string]string{"six.py": "# six\n", "six-1.16.0.dist-info/METADATA": "Name: six\n"})
@@ -293,14 +159,14 @@ func TestFetchRefusesTamperedBlobs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := startRegistry(t)
-			repo := reg.repo(t, "faas/default/tampered")
+			reg := registrytest.Start(t)
+			repo := reg.Repository(t, "faas/default/tampered")
 			layer := packLayer(t, src, "code")
 			desc, err := Push(t.Context(), repo, testArtifact, []Layer{layer.Layer}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := reg.blobPath(tc.blob(desc.Digest, layer.Descriptor.Digest))
+			p := blobPath(reg, tc.blob(desc.Digest, layer.Descriptor.Digest))
 			data, err := os.ReadFile(p)
 			if err != nil {
 				t.Fatal(err)
@@ -322,8 +188,8 @@ func TestFetchRefusesTamperedBlobs(t *testing.T) {
 }
 
 func TestFetchRefusesByDigestOnly(t *testing.T) {
-	reg := startRegistry(t)
-	repo := reg.repo(t, "faas/default/missing")
+	reg := registrytest.Start(t)
+	repo := reg.Repository(t, "faas/default/missing")
 	dest := filepath.Join(t.TempDir(), "pkg")
 	for _, d := range []digest.Digest{"latest", "sha256:abc", ""} {
 		if _, err := Fetch(t.Context(), repo, d, dest, Limits{}); err == nil {
@@ -336,8 +202,8 @@ func TestFetchRefusesByDigestOnly(t *testing.T) {
 }
 
 func TestFetchEnforcesLimits(t *testing.T) {
-	reg := startRegistry(t)
-	repo := reg.repo(t, "faas/default/big")
+	reg := registrytest.Start(t)
+	repo := reg.Repository(t, "faas/default/big")
 	src := t.TempDir()
 	writeTree(t, src, map[string]string{"a": strings.Repeat("x", 600), "b": strings.Repeat("y", 600)})
 	layer := packLayer(t, src, "code")
