@@ -31,10 +31,17 @@ func (r *FunctionReconciler) ensureFinalizer(ctx context.Context, fn *faasv1.Fun
 	if controllerutil.ContainsFinalizer(fn, PackagesFinalizer) {
 		return nil
 	}
+	return r.patchFinalizer(ctx, fn, controllerutil.AddFinalizer)
+}
+
+// patchFinalizer applies change (controllerutil.AddFinalizer or
+// RemoveFinalizer) of PackagesFinalizer to fn, guarded by its
+// resourceVersion.
+func (r *FunctionReconciler) patchFinalizer(ctx context.Context, fn *faasv1.Function, change func(client.Object, string) bool) error {
 	orig := fn.DeepCopy()
-	controllerutil.AddFinalizer(fn, PackagesFinalizer)
+	change(fn, PackagesFinalizer)
 	if err := r.Patch(ctx, fn, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("add finalizer to function %s: %w", fn.Name, err)
+		return fmt.Errorf("patch the finalizers of function %s: %w", fn.Name, err)
 	}
 	return nil
 }
@@ -58,12 +65,7 @@ func (r *FunctionReconciler) finalizePackages(ctx context.Context, fn *faasv1.Fu
 	if err != nil {
 		log.FromContext(ctx).Error(err, "Gave up deleting the package artifacts of a deleted function", "function", fn.Name)
 	}
-	orig := fn.DeepCopy()
-	controllerutil.RemoveFinalizer(fn, PackagesFinalizer)
-	if err := r.Patch(ctx, fn, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); client.IgnoreNotFound(err) != nil {
-		return 0, fmt.Errorf("remove finalizer of function %s: %w", fn.Name, err)
-	}
-	return 0, nil
+	return 0, client.IgnoreNotFound(r.patchFinalizer(ctx, fn, controllerutil.RemoveFinalizer))
 }
 
 // dropPackage deletes the artifacts of a Function back on inline code.
@@ -81,12 +83,7 @@ func (r *FunctionReconciler) dropPackage(ctx context.Context, fn *faasv1.Functio
 	if !controllerutil.ContainsFinalizer(fn, PackagesFinalizer) {
 		return nil
 	}
-	orig := fn.DeepCopy()
-	controllerutil.RemoveFinalizer(fn, PackagesFinalizer)
-	if err := r.Patch(ctx, fn, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("remove finalizer of function %s: %w", fn.Name, err)
-	}
-	return nil
+	return r.patchFinalizer(ctx, fn, controllerutil.RemoveFinalizer)
 }
 
 // deleteAllArtifacts deletes every artifact fn's status and spec name, and

@@ -127,30 +127,27 @@ func (r *FunctionReconciler) reconcilePackage(ctx context.Context, fn *faasv1.Fu
 		st = &faasv1.PackageStatus{}
 		fn.Status.Package = st
 	}
-	if st.Source == fn.Spec.Package.Source && st.Digest != "" {
-		if err := r.refreshFetch(ctx, fn); err != nil {
+	var requeue time.Duration
+	if st.Source != fn.Spec.Package.Source || st.Digest == "" {
+		var err error
+		requeue, err = r.buildPackage(ctx, fn)
+		if errors.Is(err, errInvalidPackage) {
+			setPackageCondition(fn, metav1.ConditionFalse, faasv1.ReasonPackageInvalid, err.Error())
+			return r.Packages.retryInterval(), nil
+		}
+		if err != nil {
+			setPackageCondition(fn, metav1.ConditionFalse, faasv1.ReasonBuilding, "waiting for the registry: "+err.Error())
 			return 0, err
 		}
-		setPackageCondition(fn, metav1.ConditionTrue, faasv1.ReasonBuilt, "built as "+st.Digest)
-		r.collectPrevious(ctx, fn)
-		return 0, nil
+		if st.Source != fn.Spec.Package.Source || st.Digest == "" {
+			return requeue, nil // building, or failed: the condition says which
+		}
 	}
-	requeue, err := r.buildPackage(ctx, fn)
-	if errors.Is(err, errInvalidPackage) {
-		setPackageCondition(fn, metav1.ConditionFalse, faasv1.ReasonPackageInvalid, err.Error())
-		return r.Packages.retryInterval(), nil
-	}
-	if err != nil {
-		setPackageCondition(fn, metav1.ConditionFalse, faasv1.ReasonBuilding, "waiting for the registry: "+err.Error())
+	if err := r.refreshFetch(ctx, fn); err != nil {
 		return 0, err
 	}
-	if st.Source == fn.Spec.Package.Source && st.Digest != "" {
-		if err := r.refreshFetch(ctx, fn); err != nil {
-			return 0, err
-		}
-		setPackageCondition(fn, metav1.ConditionTrue, faasv1.ReasonBuilt, "built as "+st.Digest)
-		r.collectPrevious(ctx, fn)
-	}
+	setPackageCondition(fn, metav1.ConditionTrue, faasv1.ReasonBuilt, "built as "+st.Digest)
+	r.collectPrevious(ctx, fn)
 	return requeue, nil
 }
 
