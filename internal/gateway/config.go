@@ -113,6 +113,17 @@ type Config struct {
 	// Secret and of the gateway's peers.
 	SystemNamespace string
 
+	// CompilerService is the Service in SystemNamespace of the compiler
+	// that compiles inline Python code ahead of first calls; empty turns
+	// compiling ahead off (pool pods then compile the code themselves).
+	CompilerService string
+	// CompileTimeout bounds one compile; CompileRetryInterval is the pause
+	// after one that failed for a reason that may pass.
+	CompileTimeout, CompileRetryInterval time.Duration
+	// CompiledCacheBytes bounds the compiled code kept in memory, least
+	// recently used out first.
+	CompiledCacheBytes int
+
 	// DrainDelay is how long a stopping gateway keeps accepting calls, each
 	// answered with Connection: close; ShutdownTimeout then bounds waiting
 	// for held and in-flight calls.
@@ -152,6 +163,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("runner ports must be positive")
 	case c.HandoverDelay > c.HandoverTTL/4 || c.HandoverDelay > c.PoolWarmInterval/4:
 		return fmt.Errorf("--handover-delay must be at most a quarter of --handover-ttl and of --pool-warm-interval")
+	case c.CompilerService != "" && (c.CompileTimeout <= 0 || c.CompileRetryInterval <= 0 || c.CompiledCacheBytes <= 0):
+		return fmt.Errorf("--compile-timeout, --compile-retry-interval and --compiled-cache-bytes must be positive (or --compiler-service empty)")
 	case c.DrainDelay < 0 || c.DeadlineGrace < 0 || c.ColdStartRetryBackoff < 0 || c.ProbeFastFor < 0:
 		return fmt.Errorf("durations must not be negative")
 	}

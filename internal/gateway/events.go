@@ -28,6 +28,10 @@ func (g *Gateway) OnFunction(fn *faasv1.Function) {
 	}
 	f.info.Store(info)
 	f.exists.Store(true)
+	if g.compiler != nil && info.Spec != nil && info.Spec.CodeKey != "" && (prev.Spec == nil || prev.Spec.CodeKey != info.Spec.CodeKey) {
+		// New code: compiled before its first call, if it comes later.
+		g.compiler.Want(info.Spec.CodeKey, info.Spec.Code)
+	}
 	if prev.Replicas > 0 && info.Replicas == 0 {
 		// Scaled to zero since the last ask: a waiting call asks again now.
 		f.cold.Forget()

@@ -10,13 +10,16 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/minifaas/minifaas/internal/gateway/backends"
 	"github.com/minifaas/minifaas/internal/gateway/capacity"
 	"github.com/minifaas/minifaas/internal/gateway/coldstart"
+	"github.com/minifaas/minifaas/internal/gateway/compiled"
 	"github.com/minifaas/minifaas/internal/gateway/httpapi"
 	"github.com/minifaas/minifaas/internal/gateway/pool"
+	"github.com/minifaas/minifaas/internal/runnerapi"
 )
 
 // Gateway is the state behind the call path: one function entry per
@@ -41,6 +44,11 @@ type Gateway struct {
 	view         *pool.View
 	claimer      pool.Claimer
 	adopter      pool.Adopter
+	// compiler compiles new inline Python code ahead of its first call,
+	// for the claimer; compilerAt are the compiler's pods. Both nil when
+	// compiling ahead is off.
+	compiler   *compiled.Warmer
+	compilerAt *compiled.Endpoints
 	// poolKey derives pool pods' tokens; nil until the key Secret has been
 	// read (the pool path is off until then).
 	poolKey atomic.Pointer[[]byte]
@@ -59,6 +67,13 @@ func New(bg context.Context, cfg Config, scaler coldstart.Scaler, pods pool.PodW
 	}
 	g.probeClient = &http.Client{Timeout: cfg.ProbeRequestTimeout, Transport: g.podTransport}
 	g.claimer = pool.Claimer{Client: &http.Client{Transport: g.podTransport}, AdminPort: cfg.RunnerAdminPort}
+	if cfg.CompilerService != "" {
+		cache := compiled.NewCache(cfg.CompiledCacheBytes)
+		g.compilerAt = compiled.NewEndpoints(runnerapi.CompilerPort)
+		g.compiler = compiled.NewWarmer(cache, compiled.Client{HTTP: &http.Client{Transport: g.podTransport}}, g.compilerAt,
+			compiled.Timing{Timeout: cfg.CompileTimeout, RetryInterval: cfg.CompileRetryInterval}, log.WithName("compiler"), metrics.Compiled)
+		g.claimer.Compiled = cache
+	}
 	g.adopter = pool.Adopter{Pods: pods, Attempts: cfg.AdoptAttempts, Backoff: cfg.AdoptBackoff, Timeout: cfg.APITimeout}
 	g.starter = coldstart.NewStarter(bg, scaler, poolPath{g}, coldObserver{g},
 		coldstart.Timing{Timeout: cfg.ColdStartTimeout, RetryBackoff: cfg.ColdStartRetryBackoff, AskGrace: cfg.ColdStartAskGrace}, log, g.now)
@@ -79,6 +94,21 @@ func newPodTransport(cfg Config) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 		ResponseHeaderTimeout: 0, // bounded per call by the function's timeout
+	}
+}
+
+// RunCompiler compiles new functions' inline code ahead of their first
+// call until ctx is done; it returns at once when that is off.
+func (g *Gateway) RunCompiler(ctx context.Context) {
+	if g.compiler != nil {
+		g.compiler.Run(ctx)
+	}
+}
+
+// OnCompilerSlice records an EndpointSlice of the compiler's Service.
+func (g *Gateway) OnCompilerSlice(slice *discoveryv1.EndpointSlice, deleted bool) {
+	if g.compilerAt != nil {
+		g.compilerAt.OnSlice(slice, deleted)
 	}
 }
 

@@ -133,6 +133,9 @@ type fakePod struct {
 	specialized atomic.Bool
 	// specializeDelay holds the answer to a specialization this long.
 	specializeDelay atomic.Int64
+	// lastSpecialization is the body of the last specialization and its
+	// runnerapi.SpecLengthHeader, "<header>|<body>".
+	lastSpecialization atomic.Pointer[string]
 }
 
 func startPod(t testing.TB, ip string, p ports) *fakePod {
@@ -168,6 +171,9 @@ func startPod(t testing.TB, ip string, p ports) *fakePod {
 			_ = json.NewEncoder(w).Encode(st)
 		case runnerapi.SpecializePath:
 			pod.specializations.Add(1)
+			b, _ := io.ReadAll(r.Body)
+			last := r.Header.Get(runnerapi.SpecLengthHeader) + "|" + string(b)
+			pod.lastSpecialization.Store(&last)
 			time.Sleep(time.Duration(pod.specializeDelay.Load()))
 			status := int(pod.specializeStatus.Load())
 			if status == http.StatusOK {

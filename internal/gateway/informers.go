@@ -24,18 +24,27 @@ import (
 // startInformers feeds the gateway and its peer list from informers, and
 // returns once their caches are synced: Functions (whose status lists their
 // pool pods), RuntimePools (whose status lists their idle pods), the pool
-// key, function EndpointSlices, and the peer Service's EndpointSlices. The
+// key, function EndpointSlices, and the EndpointSlices of the peer and the
+// compiler Services. The
 // gateway reads no pods: the operator lists the ones it needs.
 func startInformers(ctx context.Context, restCfg *rest.Config, scheme *runtime.Scheme, cfg Config, gw *Gateway, ps *peers) error {
 	main, err := cache.New(restCfg, cacheOptions(scheme, cfg.Namespace, cfg.SystemNamespace))
 	if err != nil {
 		return fmt.Errorf("create informers: %w", err)
 	}
+	services := []string{cfg.PeerService}
+	if cfg.CompilerService != "" {
+		services = append(services, cfg.CompilerService)
+	}
+	platformServices, err := labels.NewRequirement(discoveryv1.LabelServiceName, selection.In, services)
+	if err != nil {
+		return fmt.Errorf("select the platform's Services: %w", err)
+	}
 	peerCache, err := cache.New(restCfg, cache.Options{
 		Scheme:            scheme,
 		DefaultNamespaces: map[string]cache.Config{cfg.SystemNamespace: {}},
 		ByObject: map[client.Object]cache.ByObject{
-			&discoveryv1.EndpointSlice{}: {Label: labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: cfg.PeerService})},
+			&discoveryv1.EndpointSlice{}: {Label: labels.NewSelector().Add(*platformServices)},
 		},
 	})
 	if err != nil {
@@ -45,6 +54,14 @@ func startInformers(ctx context.Context, restCfg *rest.Config, scheme *runtime.S
 		if !deleted && len(secret.Data[pooltoken.SecretKey]) > 0 {
 			gw.SetPoolKey(secret.Data[pooltoken.SecretKey])
 			log.FromContext(ctx).Info("Pool path enabled", "secret", secret.Namespace+"/"+secret.Name)
+		}
+	}
+	onPlatformSlice := func(slice *discoveryv1.EndpointSlice, deleted bool) {
+		switch slice.Labels[discoveryv1.LabelServiceName] {
+		case cfg.PeerService:
+			ps.OnSlice(slice, deleted)
+		case cfg.CompilerService:
+			gw.OnCompilerSlice(slice, deleted)
 		}
 	}
 	onFunction := func(fn *faasv1.Function, deleted bool) {
@@ -63,7 +80,7 @@ func startInformers(ctx context.Context, restCfg *rest.Config, scheme *runtime.S
 		{main, &corev1.Secret{}, eventsOf(onKey)},
 		{main, &faasv1.RuntimePool{}, eventsOf(gw.OnRuntimePool)},
 		{main, &discoveryv1.EndpointSlice{}, eventsOf(gw.OnEndpointSlice)},
-		{peerCache, &discoveryv1.EndpointSlice{}, eventsOf(ps.OnSlice)},
+		{peerCache, &discoveryv1.EndpointSlice{}, eventsOf(onPlatformSlice)},
 	}
 	for _, h := range handlers {
 		informer, err := h.c.GetInformer(ctx, h.obj)

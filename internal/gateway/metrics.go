@@ -20,6 +20,7 @@ type Metrics struct {
 	desired          *prometheus.GaugeVec
 	scaleEvents      *prometheus.CounterVec
 	specializations  *prometheus.CounterVec
+	compiles         *prometheus.CounterVec
 	// specializationLatency is seen from the gateway: one HTTP round trip.
 	specializationLatency prometheus.Histogram
 }
@@ -43,6 +44,9 @@ func NewMetrics() *Metrics {
 			Name: "faas_gateway_specialization_duration_seconds", Help: "Time a pool pod took to accept a function's code, seen from the gateway.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
+		compiles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faas_gateway_compiles_total", Help: "Compiles of functions' inline code ahead of their first call, by result (compiled, uncompilable, failed).",
+		}, []string{"result"}),
 		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "faas_gateway_desired_pods", Help: "Pods the autoscaler wants for a function (leader only).",
 		}, []string{"function"}),
@@ -51,12 +55,15 @@ func NewMetrics() *Metrics {
 		}, []string{"function", "direction"}),
 	}
 	m.Registry.MustRegister(m.Calls.Calls, m.Calls.CallDuration, m.coldStarts, m.coldStartLatency, m.desired,
-		m.scaleEvents, m.specializations, m.specializationLatency,
+		m.scaleEvents, m.specializations, m.specializationLatency, m.compiles,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
 
 // forget removes every series of a deleted function.
+// Compiled counts one compile ahead by its result.
+func (m *Metrics) Compiled(result string) { m.compiles.WithLabelValues(result).Inc() }
+
 func (m *Metrics) forget(function string) {
 	m.Calls.Forget(function)
 	l := prometheus.Labels{"function": function}

@@ -66,6 +66,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go gw.RunHealer(bg)
 	go gw.RunPoolWarmer(bg)
 	go gw.RunJanitor(bg)
+	go gw.RunCompiler(bg)
 	auto := &autoscaler.Autoscaler{
 		Collector: &autoscaler.Collector{Local: gw, Peers: ps, Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}},
 			GoneAfter: cfg.PeerGoneAfter, Now: time.Now},

@@ -151,6 +151,44 @@ const (
 	PackageDepsDir = "deps"
 )
 
+// SpecLengthHeader, on a POST to SpecializePath, says the body holds more
+// than the Specialization: its first n bytes (the header's decimal value)
+// are the Specialization's JSON, and the rest is its Code compiled by the
+// platform's compiler (CompilePath), a .pyc as Python writes it for a
+// hash-based, checked file (PEP 552): the interpreter's magic number, the
+// flags 0b11, the SipHash of the source's UTF-8 bytes
+// (importlib.util.source_hash) and the marshalled module code object,
+// compiled as "function.py" with optimize 0. A runner loads it in place of
+// compiling Code only when magic, flags and hash all match its own
+// interpreter and that Code, and its interpreter runs with optimize 0;
+// otherwise it compiles Code as without the header. The hash of a
+// specialization (SpecializeConflict.SpecHash) covers the first n bytes
+// only: compiled or not, it is the same specialization. Runtimes other
+// than python are never sent one.
+const SpecLengthHeader = "Faas-Spec-Length"
+
+// The compiler: a process of the Python runner's image in the platform's
+// namespace that compiles functions' inline code ahead of their first call
+// and never runs any, so that a specialization only unmarshals it.
+const (
+	// CompilePath takes a POST of a function's source (UTF-8, at most
+	// CompileMaxBytes) and answers:
+	//   - 200 CompiledMediaType: the .pyc SpecLengthHeader describes;
+	//   - 422 ErrorBody: the source does not compile (a syntax error, a
+	//     NUL, nesting too deep, not UTF-8): the runner will say why;
+	//   - 413 ErrorBody: the source is larger than CompileMaxBytes;
+	//   - 503 ErrorBody: the compile did not finish in time or ran out of
+	//     memory.
+	CompilePath = "/v1/compile"
+	// CompilerPort is the port of the compiler's Service.
+	CompilerPort = 8092
+	// CompiledMediaType is the Content-Type of a 200 from CompilePath.
+	CompiledMediaType = "application/x-python-code"
+	// CompileMaxBytes is the largest source the compiler takes: the
+	// Function API's limit of inline code.
+	CompileMaxBytes = 786432
+)
+
 // SpecializeResult is the 200 answer to a specialization.
 type SpecializeResult struct {
 	SpecializeMicros int64 `json:"specializeMicros"`
@@ -172,6 +210,10 @@ type Stats struct {
 	InFlight         int     `json:"inFlight"`
 	IdleSeconds      float64 `json:"idleSeconds"`
 	SpecializeMicros *int64  `json:"specializeMicros,omitempty"`
+	// SpecializedCompiled is true when the pod's specialization loaded
+	// the compiled code it was sent (SpecLengthHeader) instead of
+	// compiling the source.
+	SpecializedCompiled bool `json:"specializedCompiled,omitempty"`
 }
 
 // ErrorBody is the JSON body of every error a runner (and the gateway)

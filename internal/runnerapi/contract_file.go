@@ -18,6 +18,7 @@ type fileContent struct {
 	FetchFailedExitCode int               `json:"fetchFailedExitCode"`
 	Authorization       string            `json:"authorizationScheme"`
 	Fetcher             fetcher           `json:"fetcher"`
+	Compiler            compiler          `json:"compiler"`
 	// Examples are one value of each JSON message, with every field set.
 	Examples map[string]any `json:"examples"`
 }
@@ -28,6 +29,14 @@ type fetcher struct {
 	MediaType string `json:"mediaType"`
 	CodeDir   string `json:"codeDir"`
 	DepsDir   string `json:"depsDir"`
+}
+
+type compiler struct {
+	SpecLengthHeader string `json:"specLengthHeader"`
+	Path             string `json:"path"`
+	Port             int    `json:"port"`
+	MediaType        string `json:"mediaType"`
+	MaxBytes         int    `json:"maxBytes"`
 }
 
 const zeros64 = "0000000000000000000000000000000000000000000000000000000000000000"
@@ -59,6 +68,8 @@ func File() ([]byte, error) {
 		},
 		Fetcher: fetcher{Path: FetchPath, Port: FetcherPort, MediaType: PackageMediaType,
 			CodeDir: PackageCodeDir, DepsDir: PackageDepsDir},
+		Compiler: compiler{SpecLengthHeader: SpecLengthHeader, Path: CompilePath, Port: CompilerPort,
+			MediaType: CompiledMediaType, MaxBytes: CompileMaxBytes},
 		Modes: []string{ModeDeployment, ModePool},
 		Defaults: map[string]any{
 			"handler": DefaultHandler, "timeoutSeconds": DefaultTimeoutSeconds, "concurrency": DefaultConcurrency,
@@ -78,7 +89,7 @@ func File() ([]byte, error) {
 				Env: map[string]string{}, TimeoutSeconds: 30, Concurrency: 10},
 			"specializeResult":   SpecializeResult{SpecializeMicros: 512},
 			"specializeConflict": SpecializeConflict{Error: "this pod is already specialized", Status: 409, SpecHash: "0f"},
-			"stats":              Stats{Calls: 3, InFlight: 1, IdleSeconds: 0.5, SpecializeMicros: &micros},
+			"stats":              Stats{Calls: 3, InFlight: 1, IdleSeconds: 0.5, SpecializeMicros: &micros, SpecializedCompiled: true},
 			"error":              ErrorBody{Error: "function raised ZeroDivisionError", Status: 500},
 		},
 	}

@@ -57,8 +57,8 @@ func TestBenchPackageFirstCall(t *testing.T) {
 	viaPoolCold := coldStartsViaGateway(t, gwPod, poolNS, cold, poolReady)
 	viaPoolWarm := coldStartsViaGateway(t, gwPod, poolNS, warm, poolReady)[1:]
 	viaDeployment := coldStartsViaGateway(t, gwPod, plainNS, deploy, func() {})
-	_, coldFallbacks := specializeMicros(t, poolNS, cold)
-	_, warmFallbacks := specializeMicros(t, poolNS, warm[1:])
+	_, coldFallbacks, _ := specializeMicros(t, poolNS, cold)
+	_, warmFallbacks, _ := specializeMicros(t, poolNS, warm[1:])
 
 	t.Logf("\nFirst call at zero of a function with a 20 MB package, through the gateway\n"+
 		"  pool, cold node cache (%d functions)   %s\n"+

@@ -377,7 +377,7 @@ func coldStartsViaGateway(t *testing.T, gwPod, ns string, names []string, ready 
 // specializeMicros reads what the specialized pod of each function reports;
 // functions the gateway served from their Deployment instead (the pool was
 // momentarily empty in its view) are counted, not measured.
-func specializeMicros(t *testing.T, ns string, names []string) (d dist, fallbacks int) {
+func specializeMicros(t *testing.T, ns string, names []string) (d dist, fallbacks, compiled int) {
 	t.Helper()
 	for _, name := range names {
 		var us int64
@@ -395,13 +395,14 @@ func specializeMicros(t *testing.T, ns string, names []string) (d dist, fallback
 				return err
 			}
 			defer resp.Body.Close()
-			var st struct {
-				SpecializeMicros int64 `json:"specializeMicros"`
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.SpecializeMicros <= 0 {
+			var st runnerapi.Stats
+			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.SpecializeMicros == nil || *st.SpecializeMicros <= 0 {
 				return fmt.Errorf("no specialization reported: %v", err)
 			}
-			us = st.SpecializeMicros
+			us = *st.SpecializeMicros
+			if st.SpecializedCompiled {
+				compiled++
+			}
 			return nil
 		})
 		if us < 0 {
@@ -410,7 +411,7 @@ func specializeMicros(t *testing.T, ns string, names []string) (d dist, fallback
 		}
 		d = append(d, time.Duration(us)*time.Microsecond)
 	}
-	return d, fallbacks
+	return d, fallbacks, compiled
 }
 
 // fullPool returns a wait, before each call, until the pool is warm again:
@@ -459,8 +460,8 @@ func TestBenchPoolColdStart(t *testing.T) {
 	viaPool := coldStartsViaGateway(t, gwPod, poolNS, poolFns, poolReady)
 	viaDeployment := coldStartsViaGateway(t, gwPod, plainNS, deployFns, func() {})
 	viaPoolLarge := coldStartsViaGateway(t, gwPod, poolNS, largeFns, poolReady)
-	spec1k, fallback1k := specializeMicros(t, poolNS, poolFns)
-	spec100k, fallback100k := specializeMicros(t, poolNS, largeFns)
+	spec1k, fallback1k, compiled1k := specializeMicros(t, poolNS, poolFns)
+	spec100k, fallback100k, compiled100k := specializeMicros(t, poolNS, largeFns)
 
 	t.Logf("\nFirst call to a function at zero, through the gateway\n"+
 		"  warm pool, 1 KiB code (%d functions)    %s\n"+
@@ -469,10 +470,12 @@ func TestBenchPoolColdStart(t *testing.T) {
 		"  Deployment path vs pool: p50 %s  p99 %s\n"+
 		"Runner-side specialization time\n"+
 		"  %d B code   %s\n  %d B code %s\n"+
-		"Calls served by the Deployment path because no pool pod was claimable: %d of %d, %d of %d",
+		"Calls served by the Deployment path because no pool pod was claimable: %d of %d, %d of %d\n"+
+		"Specializations that loaded code compiled ahead (faas-compiler): %d of %d, %d of %d",
 		poolRuns, viaPool, largeRuns, viaPoolLarge, deployRuns, viaDeployment,
 		ratio(viaDeployment.pct(.5), viaPool.pct(.5)), ratio(viaDeployment.pct(.99), viaPool.pct(.99)),
-		len(small), spec1k, len(large), spec100k, fallback1k, poolRuns, fallback100k, largeRuns)
+		len(small), spec1k, len(large), spec100k, fallback1k, poolRuns, fallback100k, largeRuns,
+		compiled1k, len(spec1k), compiled100k, len(spec100k))
 	// The runner's own figure (specializeMicros: from the parsed request to
 	// the handler in place), judged on its median.
 	specGoal := func(measure string, d dist, target time.Duration) {

@@ -41,24 +41,49 @@ var (
 	ErrUnanswered = errors.New("pool pod did not answer the specialization")
 )
 
+// CompiledCode holds code compiled ahead, by Spec.CodeKey.
+type CompiledCode interface {
+	// Compiled returns the .pyc of key (runnerapi.SpecLengthHeader), or nil.
+	Compiled(key string) []byte
+}
+
 // Claimer specializes pool pods over HTTP on their admin port.
 type Claimer struct {
 	// Client carries the specialization; sharing the call path's transport
 	// lets a warmed connection carry it and the first call.
 	Client    *http.Client
 	AdminPort int
+	// Compiled, when set, is sent along with inline Python code it holds,
+	// so that the pod does not compile it.
+	Compiled CompiledCode
 }
 
 // Specialize POSTs spec to p with token and classifies the answer. For
 // ErrUnloadable and ErrFetchFailed the error's text carries the runner's
 // reason.
 func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(p, runnerapi.SpecializePath), bytes.NewReader(spec.Body))
+	var pyc []byte
+	if spec.CodeKey != "" && c.Compiled != nil {
+		pyc = c.Compiled.Compiled(spec.CodeKey)
+	}
+	payload := func() (io.ReadCloser, error) {
+		return io.NopCloser(io.MultiReader(bytes.NewReader(spec.Body), bytes.NewReader(pyc))), nil
+	}
+	first, _ := payload()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(p, runnerapi.SpecializePath), first)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
+	// Known length and a way to send it again: the transport may retry
+	// it on a kept-alive connection the pod closed before it was sent.
+	req.ContentLength, req.GetBody = int64(len(spec.Body)+len(pyc)), payload
 	req.Header.Set("Authorization", runnerapi.AuthorizationScheme+token)
 	req.Header.Set("Content-Type", "application/json")
+	if pyc != nil {
+		// The JSON first, then its code compiled; the hash of the
+		// specialization covers the JSON only.
+		req.Header.Set(runnerapi.SpecLengthHeader, strconv.Itoa(len(spec.Body)))
+	}
 	resp, err := c.Client.Do(req)
 	if err != nil {
 		var op *net.OpError

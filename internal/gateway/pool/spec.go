@@ -22,6 +22,12 @@ type Spec struct {
 	// Package is true when the pod fetches a package before it answers,
 	// which takes longer than loading inline code.
 	Package bool
+	// CodeKey is the SHA-256 (hex) of the inline Python code a compiler
+	// may compile ahead (runnerapi.SpecLengthHeader); empty for a package
+	// or another runtime.
+	CodeKey string
+	// Code is that code.
+	Code string
 }
 
 // SpecFor returns how to specialize a pool pod for fn, or nil when fn must
@@ -58,5 +64,10 @@ func SpecFor(fn *faasv1.Function) *Spec {
 		return nil
 	}
 	sum := sha256.Sum256(body)
-	return &Spec{Runtime: s.Runtime, Body: body, Hash: hex.EncodeToString(sum[:]), Package: spec.Package != nil}
+	out := &Spec{Runtime: s.Runtime, Body: body, Hash: hex.EncodeToString(sum[:]), Package: spec.Package != nil}
+	if s.Runtime == faasv1.RuntimePython && spec.Package == nil && s.Code != "" {
+		code := sha256.Sum256([]byte(s.Code))
+		out.CodeKey, out.Code = hex.EncodeToString(code[:]), s.Code
+	}
+	return out
 }

@@ -1,6 +1,8 @@
 package pool
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"testing"
 
@@ -31,5 +33,38 @@ func TestSpecForAPackageCarriesTheBuiltArtifactNotTheCode(t *testing.T) {
 	fn.Status.Package.Digest = "sha256:b2"
 	if SpecFor(fn).Hash == s.Hash {
 		t.Error("a new build keeps the spec hash: pods of the old one would go on serving")
+	}
+}
+
+func TestSpecForOffersOnlyInlinePythonCodeToCompileAhead(t *testing.T) {
+	code := "def handle(req):\n    return 'hi'\n"
+	tests := []struct {
+		name    string
+		spec    faasv1.FunctionSpec
+		wantKey string
+	}{
+		{"inline python", faasv1.FunctionSpec{Runtime: faasv1.RuntimePython, Handler: "handle", Code: code},
+			"sha256 of the code"},
+		{"nodejs", faasv1.FunctionSpec{Runtime: faasv1.RuntimeNodeJS, Handler: "handle", Code: "exports.handle = () => 'hi'"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fn := &faasv1.Function{Spec: tt.spec}
+			fn.Namespace, fn.Name = "ns", "fn"
+			s := SpecFor(fn)
+			if s == nil {
+				t.Fatal("no specialization")
+			}
+			if tt.wantKey == "" {
+				if s.CodeKey != "" || s.Code != "" {
+					t.Errorf("CodeKey %q for %s", s.CodeKey, tt.name)
+				}
+				return
+			}
+			sum := sha256.Sum256([]byte(code))
+			if s.CodeKey != hex.EncodeToString(sum[:]) || s.Code != code {
+				t.Errorf("CodeKey %q, Code %q", s.CodeKey, s.Code)
+			}
+		})
 	}
 }

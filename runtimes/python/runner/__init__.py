@@ -10,7 +10,9 @@ Modules, one concern each:
   runnerapi   the platform contract's names and values (generated in Go)
   config      every setting and timeout, from the environment
   environ     takes the secrets (token hash, package ticket) out of the environment
-  loader      source code -> handler
+  loader      source code (or its compiled .pyc) -> handler
+  pyc         the compiled-code format shared by the compiler and the loader
+  compiler    python3 -m runner.compiler: compiles sources for the gateway, runs none
   package     a package: fetched, unpacked, imported -> handler
   contract    the handler contract: Request, Headers, to_response
   protocol    HTTP/1.1 framing: the strict request reader, the response encoder

@@ -53,7 +53,7 @@ class Admin:
             reply(contract.error_response(404, "this pod is not a pool pod"))
             return
         try:
-            spec = specializer.claim(head.get("authorization", ""), body)
+            spec = specializer.claim(head.get("authorization", ""), body, head.get(api.SPEC_LENGTH_HEADER.lower()))
         except SpecializeError as err:
             reply(contract.error_response(err.status, str(err), **err.extra))
             return

@@ -72,6 +72,8 @@ class Runner:
         stats = self.calls.stats()
         if self.specializer is not None and self.specializer.micros is not None:
             stats[api.STATS_SPECIALIZE_MICROS] = self.specializer.micros
+            if self.specializer.compiled:
+                stats[api.STATS_SPECIALIZED_COMPILED] = True
         return stats
 
     def stop(self, exit_code=0):

@@ -3,6 +3,8 @@
 import traceback
 import types
 
+from . import pyc as pycfile
+
 
 class LoadError(Exception):
     """The code cannot be served; str(err) says why, for the user."""
@@ -15,8 +17,9 @@ class FetchError(Exception):
     in another pod) may work. str(err) says why, for the operator."""
 
 
-def load_handler(source, handler_name, filename="function.py"):
-    """Compiles and runs source as a module and returns its handler.
+def load_handler(source, handler_name, filename=pycfile.FILENAME, code=None):
+    """Compiles and runs source as a module and returns its handler; code,
+    when given, is source already compiled (pyc.loads) and is run instead.
 
     Raises LoadError with a one-line reason a user can act on: a syntax
     error with its line, an exception raised at import, or a missing or
@@ -26,7 +29,8 @@ def load_handler(source, handler_name, filename="function.py"):
     module = types.ModuleType("function")
     module.__file__ = filename
     try:
-        code = compile(source, filename, "exec")
+        if code is None:
+            code = compile(source, filename, "exec")
     except SyntaxError as err:
         raise _error(f"{type(err).__name__}: {err.msg} ({filename}, line {err.lineno})") from err
     except (ValueError, RecursionError, MemoryError) as err:  # a NUL in the source, nesting too deep

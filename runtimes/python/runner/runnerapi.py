@@ -77,6 +77,16 @@ PACKAGE_MEDIA_TYPE = "application/x-tar"
 PACKAGE_CODE_DIR = "code"
 PACKAGE_DEPS_DIR = "deps"
 
+# The compiler (python3 -m runner.compiler): POST COMPILE_PATH with a
+# function's source answers a PEP 552 checked .pyc of it (COMPILED_MEDIA_TYPE),
+# which the gateway sends after a specialization's JSON, whose length
+# SPEC_LENGTH_HEADER gives.
+SPEC_LENGTH_HEADER = "Faas-Spec-Length"
+COMPILE_PATH = "/v1/compile"
+COMPILER_PORT = 8092
+COMPILED_MEDIA_TYPE = "application/x-python-code"
+COMPILE_MAX_BYTES = 786432
+
 # JSON field names.
 # The body of every error answer.
 ERROR_ERROR = "error"
@@ -86,6 +96,7 @@ STATS_CALLS = "calls"
 STATS_IN_FLIGHT = "inFlight"
 STATS_IDLE_SECONDS = "idleSeconds"
 STATS_SPECIALIZE_MICROS = "specializeMicros"
+STATS_SPECIALIZED_COMPILED = "specializedCompiled"
 # The body of a POST to /_/specialize.
 SPEC_FUNCTION = "function"
 SPEC_HANDLER = "handler"

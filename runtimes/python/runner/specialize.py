@@ -30,6 +30,7 @@ import threading
 import time
 
 from . import loader
+from . import pyc as pycfile
 from . import runnerapi as api
 
 
@@ -47,7 +48,8 @@ class SpecializeError(Exception):
 class Specialization:
     """A parsed, claimed specialization: what the pod is to become."""
 
-    __slots__ = ("function", "handler_name", "code", "package", "env", "timeout_seconds", "concurrency", "started_ns")
+    __slots__ = ("function", "handler_name", "code", "package", "env", "timeout_seconds", "concurrency", "started_ns",
+                 "pyc")
 
     def __init__(self, function, handler_name, code, env, timeout_seconds, concurrency, package_source=None):
         self.function = function
@@ -58,6 +60,8 @@ class Specialization:
         self.env = env
         self.timeout_seconds = timeout_seconds
         self.concurrency = concurrency
+        #: The code compiled by the platform's compiler, a .pyc (pyc.py), or None.
+        self.pyc = None
         self.started_ns = time.perf_counter_ns()
 
 
@@ -88,6 +92,7 @@ class Specializer:
         self._failure_status = 422  # its answer: 422, or 503 for a package not fetched; guarded by _lock
         self._spec_hash = ""  # SHA-256 of the accepted specialization; guarded by _lock
         self.micros = None  # how long the specialization took, once done
+        self.compiled = False  # the specialization loaded the .pyc it was sent
         # The claimed spec and the callback for its outcome, for the loader
         # thread; at most one item ever, as claim() admits one spec.
         self._claimed = queue.SimpleQueue()
@@ -131,9 +136,12 @@ class Specializer:
         with self._lock:
             return self._state == "idle"
 
-    def claim(self, authorization, body):
+    def claim(self, authorization, body, spec_length=None):
         """Checks the token, parses body and claims the pod for it; returns
-        the Specialization. Raises SpecializeError (404, 403, 400, 409)."""
+        the Specialization. Raises SpecializeError (404, 403, 400, 409).
+        spec_length is the SPEC_LENGTH_HEADER's value, if sent: the body's
+        first spec_length bytes are the specialization, the rest its
+        code's .pyc; the specialization's hash covers the former only."""
         if not self._token_sha256:
             raise SpecializeError(404, "this pod is not a pool pod")
         scheme = api.AUTHORIZATION_SCHEME
@@ -141,6 +149,14 @@ class Specializer:
         digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
         if not token or not hmac.compare_digest(digest, self._token_sha256):
             raise SpecializeError(403, "not allowed to specialize this pod")
+        pyc = None
+        if spec_length is not None:
+            if not (spec_length.isascii() and spec_length.isdigit() and len(spec_length) <= 10
+                    and 0 < int(spec_length) <= len(body)):
+                raise SpecializeError(400, f"{api.SPEC_LENGTH_HEADER} must be the length of the specialization "
+                                           f"within the body's {len(body)} bytes")
+            n = int(spec_length)
+            body, pyc = body[:n], body[n:]
         spec_hash = hashlib.sha256(body).hexdigest()
         with self._lock:
             if self._state == "failed":
@@ -154,6 +170,7 @@ class Specializer:
                 raise SpecializeError(409, "this pod is already specialized",
                                       **{api.SPECIALIZE_CONFLICT_SPEC_HASH: self._spec_hash})
         spec = parse(body)
+        spec.pyc = pyc or None
         with self._lock:
             if self._state != "idle":
                 raise SpecializeError(409, "this pod is already specialized",
@@ -178,7 +195,9 @@ class Specializer:
                 # A package that failed on its way in (half unpacked, its
                 # modules half imported) leaves the pod spent like bad code.
                 return self._package.load(spec.package, spec.handler_name, self._packages)
-            return loader.load_handler(spec.code, spec.handler_name)
+            code = pycfile.loads(spec.code, spec.pyc) if spec.pyc is not None else None
+            self.compiled = code is not None
+            return loader.load_handler(spec.code, spec.handler_name, code=code)
         except loader.FetchError as err:
             with self._lock:
                 self._state = "failed"

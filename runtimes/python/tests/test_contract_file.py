@@ -10,6 +10,7 @@ import tempfile
 import unittest
 
 from runner import calls, contract, environ, protocol
+from runner import compiler
 from runner import runnerapi as api
 from runner.config import LOCAL_ENV, Config
 from runner.specialize import parse
@@ -84,6 +85,11 @@ class ContractFileTest(unittest.TestCase):
                                                "mediaType": api.PACKAGE_MEDIA_TYPE, "codeDir": api.PACKAGE_CODE_DIR,
                                                "depsDir": api.PACKAGE_DEPS_DIR})
 
+    def test_compiler(self):
+        self.assertEqual(CONTRACT["compiler"], {"specLengthHeader": api.SPEC_LENGTH_HEADER, "path": api.COMPILE_PATH,
+                                                "port": api.COMPILER_PORT, "mediaType": api.COMPILED_MEDIA_TYPE,
+                                                "maxBytes": api.COMPILE_MAX_BYTES})
+
     def test_exit_codes_and_scheme(self):
         self.assertEqual(CONTRACT["loadFailedExitCode"], api.LOAD_FAILED_EXIT_CODE)
         self.assertEqual(CONTRACT["fetchFailedExitCode"], api.FETCH_FAILED_EXIT_CODE)
@@ -143,7 +149,13 @@ class ContractMessagesTest(RunnerTestCase):
         examples = CONTRACT["examples"]
         body = json.dumps(examples["specialization"]).encode()
         auth = {"Authorization": CONTRACT["authorizationScheme"] + self.TOKEN}
-        status, _, result = self.request("POST", CONTRACT["paths"]["specialize"], body=body, headers=auth, admin=True)
+        # With its code compiled, as the gateway sends it once the compiler
+        # compiled it: the stats then say so.
+        code = examples["specialization"]["code"]
+        compiled = compiler.compile_isolated(code.encode(), compiler.Settings({}))
+        status, _, result = self.request("POST", CONTRACT["paths"]["specialize"], body=body + compiled,
+                                         headers={**auth, CONTRACT["compiler"]["specLengthHeader"]: str(len(body))},
+                                         admin=True)
         self.assertEqual(status, 200)
         self.assertEqual(set(json.loads(result)), set(examples["specializeResult"]))
         self.assertEqual(self.request("GET", "/")[2], b"hi")

@@ -1,0 +1,157 @@
+package compiled
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+)
+
+type fakeCompiler struct {
+	mu    sync.Mutex
+	calls []string
+	fail  map[string]error // source -> error
+}
+
+func (f *fakeCompiler) Compile(_ context.Context, addr, source string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, addr+"|"+source)
+	if err := f.fail[source]; err != nil {
+		return nil, err
+	}
+	return []byte("pyc:" + source), nil
+}
+
+func (f *fakeCompiler) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+type fixedAddr struct {
+	mu    sync.Mutex
+	addr  string
+	ready bool
+}
+
+func (a *fixedAddr) Addr() (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.addr, a.ready
+}
+
+func (a *fixedAddr) set(ready bool) {
+	a.mu.Lock()
+	a.ready = ready
+	a.mu.Unlock()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func startWarmer(t *testing.T, c Compiler, at Addresses) (*Warmer, *Cache, *outcomes) {
+	t.Helper()
+	cache := NewCache(1 << 20)
+	out := &outcomes{}
+	w := NewWarmer(cache, c, at, Timing{Timeout: time.Second, RetryInterval: 10 * time.Millisecond}, logr.Discard(), out.add)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return w, cache, out
+}
+
+type outcomes struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+func (o *outcomes) add(r string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = map[string]int{}
+	}
+	o.m[r]++
+}
+
+func (o *outcomes) get(r string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.m[r]
+}
+
+func TestWarmerCompilesWantedCodeOnce(t *testing.T) {
+	fc := &fakeCompiler{}
+	w, cache, _ := startWarmer(t, fc, &fixedAddr{addr: "10.0.0.9:8092", ready: true})
+	w.Want("k1", "src1")
+	waitFor(t, "k1 compiled", func() bool { return cache.Has("k1") })
+	if got := string(cache.Compiled("k1")); got != "pyc:src1" {
+		t.Errorf("cached %q", got)
+	}
+	w.Want("k1", "src1") // held: nothing to do
+	w.Want("k2", "src2")
+	waitFor(t, "k2 compiled", func() bool { return cache.Has("k2") })
+	if n := fc.count(); n != 2 {
+		t.Errorf("%d compiles, want 2: %v", n, fc.calls)
+	}
+}
+
+func TestWarmerWaitsForACompilerAndRetriesFailures(t *testing.T) {
+	fc := &fakeCompiler{fail: map[string]error{"flaky": fmt.Errorf("compiler answered 503")}}
+	at := &fixedAddr{addr: "10.0.0.9:8092"}
+	w, cache, out := startWarmer(t, fc, at)
+	w.Want("k", "flaky")
+	time.Sleep(30 * time.Millisecond)
+	if fc.count() != 0 {
+		t.Fatalf("compiled with no compiler ready")
+	}
+	at.set(true)
+	waitFor(t, "two failed tries", func() bool { return out.get("failed") >= 2 })
+	fc.mu.Lock()
+	delete(fc.fail, "flaky")
+	fc.mu.Unlock()
+	waitFor(t, "k compiled after the failures", func() bool { return cache.Has("k") })
+}
+
+func TestWarmerDropsUncompilableSource(t *testing.T) {
+	fc := &fakeCompiler{fail: map[string]error{"bad": fmt.Errorf("%w: SyntaxError", ErrUncompilable)}}
+	w, cache, out := startWarmer(t, fc, &fixedAddr{addr: "a:1", ready: true})
+	w.Want("bad", "bad")
+	w.Want("good", "good")
+	waitFor(t, "good compiled", func() bool { return cache.Has("good") && out.get("uncompilable") == 1 })
+	time.Sleep(50 * time.Millisecond) // several retry intervals
+	if n := fc.count(); n != 2 {
+		t.Errorf("%d compiles, want 2 (the uncompilable source is not tried again): %v", n, fc.calls)
+	}
+	if cache.Has("bad") {
+		t.Errorf("uncompilable source cached")
+	}
+}
+
+func TestWarmerStopsWithItsContext(t *testing.T) {
+	w := NewWarmer(NewCache(10), &fakeCompiler{}, &fixedAddr{}, Timing{Timeout: time.Second, RetryInterval: time.Hour}, logr.Discard(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	w.Want("k", "s") // no compiler: waits a retry interval of an hour
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("Run did not return when its context ended")
+	}
+}

@@ -1,0 +1,119 @@
+package gateway
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/minifaas/minifaas/internal/gateway/httpapi"
+	"github.com/minifaas/minifaas/internal/runnerapi"
+)
+
+// fakeCompiler answers every compile with "PYC:" and the source.
+type fakeCompiler struct {
+	mu      sync.Mutex
+	sources []string
+}
+
+func (c *fakeCompiler) compiled() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.sources...)
+}
+
+func startCompiler(t *testing.T, ip string) (*fakeCompiler, *discoveryv1.EndpointSlice) {
+	t.Helper()
+	c := &fakeCompiler{}
+	srv := listenOn(t, ip, 0, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		c.mu.Lock()
+		c.sources = append(c.sources, string(b))
+		c.mu.Unlock()
+		w.Header().Set("Content-Type", runnerapi.CompiledMediaType)
+		_, _ = io.WriteString(w, "PYC:"+string(b))
+	}))
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	return c, &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "faas-system", Name: "faas-compiler-x",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "faas-compiler"}},
+		Ports:     []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(p))}},
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+	}
+}
+
+func TestNewCodeIsCompiledAheadAndSentWithTheSpecialization(t *testing.T) {
+	p := freePorts(t)
+	pod := startPod(t, "127.0.0.41", p)
+	compiler, compilerSlice := startCompiler(t, "127.0.0.42")
+	cfg := testConfig(p)
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 1<<20
+	gw := newTestGateway(t, cfg)
+	gw.SetPoolKey([]byte("key"))
+	go gw.RunCompiler(gw.bg)
+	gw.OnCompilerSlice(compilerSlice, false)
+	setPool(gw, idlePod("pool-a", "127.0.0.41"))
+
+	fn := testFunction("ahead")
+	gw.OnFunction(fn)
+	eventually(t, "the code compiled", func() bool { return len(compiler.compiled()) == 1 })
+	if got := compiler.compiled()[0]; got != fn.Spec.Code {
+		t.Fatalf("compiler got %q", got)
+	}
+	eventually(t, "the compiled code kept", func() bool {
+		return gw.claimer.Compiled.Compiled(gw.entry(key("ahead"), false).info.Load().Spec.CodeKey) != nil
+	})
+	// A status-only update compiles nothing again.
+	fn.Status.Replicas = 0
+	gw.OnFunction(fn)
+
+	rec := do(gw.handler, http.MethodGet, "/invoke/ahead", "", nil)
+	if rec.Code != http.StatusOK || rec.Header().Get(httpapi.ColdStartHeader) != "pool" {
+		t.Fatalf("cold call: %d %q %s", rec.Code, rec.Header().Get(httpapi.ColdStartHeader), rec.Body)
+	}
+	spec := gw.entry(key("ahead"), false).info.Load().Spec
+	want := strconv.Itoa(len(spec.Body)) + "|" + string(spec.Body) + "PYC:" + fn.Spec.Code
+	if got := pod.lastSpecialization.Load(); got == nil || *got != want {
+		t.Errorf("pod got %v, want %q", got, want)
+	}
+
+	// New code is compiled too; the old stays for pods of the old version.
+	fn = testFunction("ahead")
+	fn.Spec.Code = "def handle(req):\n    return 'new'\n"
+	fn.Generation = 2
+	gw.OnFunction(fn)
+	eventually(t, "the new code compiled", func() bool { return len(compiler.compiled()) == 2 })
+	time.Sleep(50 * time.Millisecond)
+	if got := compiler.compiled(); len(got) != 2 || !strings.Contains(got[1], "'new'") {
+		t.Errorf("compiles %q, want the first code then the new one, once each", got)
+	}
+}
+
+func TestWithoutACompilerTheSpecializationCarriesTheSourceOnly(t *testing.T) {
+	p := freePorts(t)
+	pod := startPod(t, "127.0.0.43", p)
+	cfg := testConfig(p)
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 1<<20
+	gw := newTestGateway(t, cfg)
+	gw.SetPoolKey([]byte("key"))
+	go gw.RunCompiler(gw.bg)
+	setPool(gw, idlePod("pool-a", "127.0.0.43"))
+	gw.OnFunction(testFunction("plain"))
+	rec := do(gw.handler, http.MethodGet, "/invoke/plain", "", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("cold call: %d %s", rec.Code, rec.Body)
+	}
+	spec := gw.entry(key("plain"), false).info.Load().Spec
+	if got := pod.lastSpecialization.Load(); got == nil || *got != "|"+string(spec.Body) {
+		t.Errorf("pod got %v, want the specialization alone", got)
+	}
+}
