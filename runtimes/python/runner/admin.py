@@ -53,7 +53,7 @@ class Admin:
             reply(contract.error_response(404, "this pod is not a pool pod"))
             return
         try:
-            spec = specializer.claim(head.get("authorization", ""), body, head.get(api.SPEC_LENGTH_HEADER.lower()))
+            spec = specializer.claim(head.get("authorization", ""), body, _spec_length(head))
         except SpecializeError as err:
             reply(contract.error_response(err.status, str(err), **err.extra))
             return
@@ -89,3 +89,12 @@ class Admin:
         resp.close = True
         resp.on_sent = lambda: runner.stop(err.exit_code)
         reply(resp)
+
+
+def _spec_length(head):
+    """The SPEC_LENGTH_HEADER's value, or None without one. Sent twice, it
+    is both values joined, which is no length: where the JSON ends must not
+    depend on which of two values is read (400)."""
+    name = api.SPEC_LENGTH_HEADER.lower()
+    values = [value for key, value in head.fields if key.lower() == name]
+    return ", ".join(values) if values else None

@@ -13,14 +13,22 @@ flag). One compile at a time: the gateway asks one at a time, and the
 server is single-threaded. Only gateway pods may connect (NetworkPolicy);
 it may connect nowhere.
 
-Settings (environment): FAAS_PORT (runnerapi.COMPILER_PORT),
-FAAS_COMPILE_TIMEOUT_SECONDS (5), FAAS_COMPILE_MEMORY_BYTES (512 MiB of
-address space for a child), FAAS_COMPILE_READ_TIMEOUT_SECONDS (5, to read a
-request).
+A client gets FAAS_COMPILE_READ_TIMEOUT_SECONDS for its whole request,
+not per read: the server holds one connection at a time, and one that
+sends a byte every few seconds would otherwise hold it for ever. The .pyc
+a child answers is bounded (MAX_COMPILED) so that the parent's memory is,
+and so that the gateway never sends a pool pod more than it takes.
+
+Settings (environment): FAAS_PORT (runnerapi.COMPILER_PORT), FAAS_HTTP_HOST
+("": every IPv4 and IPv6 address, as the runner), FAAS_COMPILE_TIMEOUT_SECONDS
+(5), FAAS_COMPILE_MEMORY_BYTES (512 MiB of address space for a child),
+FAAS_COMPILE_READ_TIMEOUT_SECONDS (5, to read a request).
 """
 
 import ctypes
+import http
 import http.server
+import io
 import json
 import logging
 import os
@@ -32,10 +40,20 @@ import time
 
 from . import pyc as pycfile
 from . import runnerapi as api
+from .config import ENV_HOST
+from .server import bind
 
 log = logging.getLogger("compiler")
 
 _OK, _UNCOMPILABLE = b"P", b"E"
+
+#: The largest .pyc answered: what a pool pod takes in one specialization
+#: (its default body limit), less room for the JSON of the largest source.
+#: Typical code compiles to ~3.5 times its size (768 KiB: 2.6 MB), but
+#: folded constants make more ("x1 = 'ab' * 2048" is 4 KiB), and a larger
+#: .pyc would have the pod refuse the specialization (413) rather than
+#: compile the source itself.
+MAX_COMPILED = api.DEFAULT_MAX_BODY_BYTES - 2 * api.COMPILE_MAX_BYTES
 
 
 class Settings:
@@ -43,10 +61,14 @@ class Settings:
 
     def __init__(self, environ=None):
         env = os.environ if environ is None else environ
-        self.port = int(env.get(api.ENV_PORT, api.COMPILER_PORT))
-        self.timeout = float(env.get("FAAS_COMPILE_TIMEOUT_SECONDS", "5"))
-        self.memory = int(env.get("FAAS_COMPILE_MEMORY_BYTES", str(512 << 20)))
-        self.read_timeout = float(env.get("FAAS_COMPILE_READ_TIMEOUT_SECONDS", "5"))
+        self.host = env.get(ENV_HOST, "")
+        self.port = int(env.get(api.ENV_PORT) or api.COMPILER_PORT)
+        self.timeout = float(env.get("FAAS_COMPILE_TIMEOUT_SECONDS") or 5)
+        self.memory = int(env.get("FAAS_COMPILE_MEMORY_BYTES") or 512 << 20)
+        self.read_timeout = float(env.get("FAAS_COMPILE_READ_TIMEOUT_SECONDS") or 5)
+        self.max_compiled = MAX_COMPILED  # not a setting: tests lower it
+        if not (self.timeout > 0 and self.read_timeout > 0):
+            raise ValueError("FAAS_COMPILE_TIMEOUT_SECONDS and FAAS_COMPILE_READ_TIMEOUT_SECONDS must be positive")
 
 
 class Refused(Exception):
@@ -67,7 +89,7 @@ def compile_isolated(source_bytes, settings):
         _child(source_bytes, write_end, settings)
     os.close(write_end)
     try:
-        return _collect(pid, read_end, settings.timeout)
+        return _collect(pid, read_end, settings.timeout, settings.max_compiled)
     finally:
         os.close(read_end)
 
@@ -77,6 +99,7 @@ def _child(source_bytes, write_end, settings):
     try:
         os.closerange(0, write_end)
         os.closerange(write_end + 1, _max_fd())
+        _oom_first()
         resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
         cpu = max(1, int(settings.timeout) + 1)
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
@@ -99,14 +122,28 @@ def _child(source_bytes, write_end, settings):
         os._exit(status)  # pylint: disable=protected-access
 
 
+def _oom_first():
+    """Makes this child the one the kernel kills when the container runs
+    out of memory before RLIMIT_AS stops it (a pod limit below that bound,
+    or several children's worth): the server then answers 503 and goes on,
+    rather than the container restarting. Raising one's own score needs no
+    privilege; best effort."""
+    try:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
 def _max_fd():
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return soft if soft != resource.RLIM_INFINITY else 65536
 
 
-def _collect(pid, read_end, timeout):
+def _collect(pid, read_end, timeout, max_compiled):
     deadline = time.monotonic() + timeout
     chunks = []
+    size = 0
     try:
         while True:
             left = deadline - time.monotonic()
@@ -118,6 +155,11 @@ def _collect(pid, read_end, timeout):
             chunk = os.read(read_end, 1 << 20)
             if not chunk:
                 break
+            size += len(chunk)
+            if size > max_compiled + 1:  # the kind byte, then the .pyc
+                # Deterministic for this source: the gateway does not ask
+                # again, and the pod compiles it.
+                raise Refused(422, f"the compiled code is larger than {max_compiled} bytes")
             chunks.append(chunk)
     finally:
         _reap(pid)
@@ -137,8 +179,34 @@ def _reap(pid):
     os.waitpid(pid, 0)
 
 
+class _Deadline(io.RawIOBase):
+    """A socket's reads, every one of them before one deadline: a timeout
+    per read alone lets a client that sends a byte now and then hold the
+    server, which serves one connection at a time, for as long as it likes."""
+
+    def __init__(self, sock, deadline):
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        self._sock.settimeout(left)
+        return self._sock.recv_into(b)
+
+
+# Each path's one method.
+_ALLOWED = {api.COMPILE_PATH: "POST", api.HEALTH_PATH: "GET"}
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
-    """POST COMPILE_PATH, GET HEALTH_PATH; nothing else."""
+    """POST COMPILE_PATH, GET HEALTH_PATH; 405 for another method of
+    either, 404 for any other path; every error an ErrorBody."""
 
     server_version = "faas-compiler"
     sys_version = ""
@@ -146,18 +214,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.connection.settimeout(self.server.settings.read_timeout)
+        # The whole request within read_timeout of accept (see _Deadline).
+        timeout = self.server.settings.read_timeout
+        self.connection.settimeout(timeout)
+        self.rfile.close()  # makefile()'s: it holds the socket open
+        self.rfile = io.BufferedReader(_Deadline(self.connection, time.monotonic() + timeout))
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        if self.path == api.HEALTH_PATH:
+    def _route(self):
+        allowed = _ALLOWED.get(self.path)
+        if allowed is None:
+            self._error(404, f"no compiler endpoint {self.path}")
+        elif self.command != allowed:
+            self._error(405, f"{self.path} takes {allowed}", Allow=allowed)
+        elif allowed == "GET":
             self._send(200, "text/plain", b"ok")
         else:
-            self._error(404, f"no compiler endpoint {self.path}")
+            self._compile()
 
-    def do_POST(self):  # noqa: N802
-        if self.path != api.COMPILE_PATH:
-            self._error(404, f"no compiler endpoint {self.path}")
-            return
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _route  # noqa: N815
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (a bad request line, 431, 501 for an
+        unknown method) as an ErrorBody like every other answer."""
+        self._error(int(code), message or http.HTTPStatus(code).phrase)
+
+    def _compile(self):
         length = self.headers.get("Content-Length")
         if length is None or not length.isascii() or not length.isdigit():
             self.close_connection = True
@@ -182,11 +263,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         log.info("compiled %d bytes in %.1f ms", len(source), (time.perf_counter() - start) * 1000)
         self._send(200, api.COMPILED_MEDIA_TYPE, out)
 
-    def _error(self, status, message):
+    def _error(self, status, message, **headers):
         self._send(status, "application/json",
-                   json.dumps({api.ERROR_ERROR: message, api.ERROR_STATUS: status}).encode("utf-8"))
+                   json.dumps({api.ERROR_ERROR: message, api.ERROR_STATUS: status}).encode("utf-8"), **headers)
 
-    def _send(self, status, content_type, body):
+    def _send(self, status, content_type, body, **headers):
         # One request per connection: the server is single-threaded, and a
         # kept-alive connection would hold it from the other gateways.
         self.close_connection = True
@@ -194,21 +275,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        # The answer's sendall within read_timeout (a total since 3.5), not
+        # within what the request's deadline had left at its last read.
+        self.connection.settimeout(self.server.settings.read_timeout)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         pass  # one line per compile is logged above
 
+    def log_error(self, format, *args):  # pylint: disable=redefined-builtin
+        log.warning("request from %s: %s", self.client_address[0], format % args)
+
 
 class Server(http.server.HTTPServer):
-    """One request at a time."""
-
-    allow_reuse_address = True
+    """One request at a time. Host "" is every IPv4 and IPv6 address, as
+    the runner binds (server.bind): HTTPServer's own would be IPv4 only,
+    out of reach in an IPv6 cluster."""
 
     def __init__(self, address, settings):
-        super().__init__(address, Handler)
+        super().__init__(address, Handler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = bind(address[0], address[1], backlog=64)
+        self.server_address = self.socket.getsockname()[:2]
         self.settings = settings
+
+    def handle_error(self, request, client_address):
+        """A client gone before its answer (a reset) is one line, not
+        socketserver's traceback on stderr."""
+        log.warning("request from %s failed: %s", client_address[0], sys.exc_info()[1])
 
 
 def non_dumpable():
@@ -225,9 +323,13 @@ def non_dumpable():
 
 def main():
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as err:
+        log.error("Cannot start: %s", err)
+        return 2
     non_dumpable()
-    server = Server(("", settings.port), settings)
+    server = Server((settings.host, settings.port), settings)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     log.info("compiler listening on :%d (timeout %g s, %d bytes of memory per compile)",
              settings.port, settings.timeout, settings.memory)
@@ -235,4 +337,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

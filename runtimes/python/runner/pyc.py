@@ -40,7 +40,12 @@ def loads(source, pyc):
         if pyc[8:16] != importlib.util.source_hash(source.encode("utf-8")):
             return None
         code = marshal.loads(memoryview(pyc)[_HEADER:])
-    except (ValueError, EOFError, TypeError, UnicodeError):
+    except Exception:  # pylint: disable=broad-except
+        # Not only ValueError, EOFError and TypeError: a damaged code object
+        # raises SystemError ("bad argument to internal function", "non-string
+        # found in code slot": 8% of 30,000 random corruptions of a 4 KiB
+        # source's .pyc), and the loader thread would take any exception for
+        # the module's own and spend the pod (422). A .pyc only ever saves time.
         return None
     if not isinstance(code, types.CodeType) or code.co_filename != FILENAME:
         return None

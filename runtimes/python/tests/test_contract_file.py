@@ -152,7 +152,8 @@ class ContractMessagesTest(RunnerTestCase):
         # With its code compiled, as the gateway sends it once the compiler
         # compiled it: the stats then say so.
         code = examples["specialization"]["code"]
-        compiled = compiler.compile_isolated(code.encode(), compiler.Settings({}))
+        compiled = compiler.compile_isolated(code.encode(), compiler.Settings({  # see test_compiler.settings
+            "FAAS_COMPILE_MEMORY_BYTES": "0"}))
         status, _, result = self.request("POST", CONTRACT["paths"]["specialize"], body=body + compiled,
                                          headers={**auth, CONTRACT["compiler"]["specLengthHeader"]: str(len(body))},
                                          admin=True)
