@@ -60,10 +60,10 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// forget removes every series of a deleted function.
 // Compiled counts one compile ahead by its result.
 func (m *Metrics) Compiled(result string) { m.compiles.WithLabelValues(result).Inc() }
 
+// forget removes every series of a deleted function.
 func (m *Metrics) forget(function string) {
 	m.Calls.Forget(function)
 	l := prometheus.Labels{"function": function}
