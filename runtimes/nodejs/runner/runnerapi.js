@@ -78,6 +78,9 @@ module.exports = Object.freeze({
   STATS_IN_FLIGHT: 'inFlight',
   STATS_IDLE_SECONDS: 'idleSeconds',
   STATS_SPECIALIZE_MICROS: 'specializeMicros',
+  // Omitted when false; always false here: only python pods load code the
+  // faas-compiler compiled ahead.
+  STATS_SPECIALIZED_COMPILED: 'specializedCompiled',
   // The body of a POST to /_/specialize.
   SPEC_FUNCTION: 'function',
   SPEC_HANDLER: 'handler',
