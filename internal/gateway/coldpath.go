@@ -134,6 +134,10 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 			g.log.V(1).Info("Pool pod unreachable", "function", key, "pod", pod.Name, "error", err.Error())
 			continue
 		case err != nil:
+			// It took nothing: back to the claimable pods, where the pool
+			// warmer checks it (one specialized by a replica that died
+			// goes) and other starts may use it; this one tries the next.
+			g.view.Return(pod)
 			g.metrics.specializations.WithLabelValues(key.String(), "refused").Inc()
 			g.log.Info("Pool pod refused specialization", "function", key, "pod", pod.Name, "error", err.Error())
 			continue

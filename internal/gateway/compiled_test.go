@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,5 +117,63 @@ func TestWithoutACompilerTheSpecializationCarriesTheSourceOnly(t *testing.T) {
 	spec := gw.entry(key("plain"), false).info.Load().Spec
 	if got := pod.lastSpecialization.Load(); got == nil || *got != "|"+string(spec.Body) {
 		t.Errorf("pod got %v, want the specialization alone", got)
+	}
+}
+
+// gatewayWithCompiledCode is a gateway with one pool pod at ip and fn's
+// code compiled ahead.
+func gatewayWithCompiledCode(t *testing.T, ip, fn string) (*testGateway, *fakePod) {
+	t.Helper()
+	p := freePorts(t)
+	pod := startPod(t, ip, p)
+	compiler, compilerSlice := startCompiler(t, "127.0.0.42")
+	cfg := testConfig(p)
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 1<<20
+	gw := newTestGateway(t, cfg)
+	gw.SetPoolKey([]byte("key"))
+	go gw.RunCompiler(gw.bg)
+	gw.OnCompilerSlice(compilerSlice, false)
+	setPool(gw, idlePod("pool-a", ip))
+	gw.OnFunction(testFunction(fn))
+	eventually(t, "the code compiled", func() bool {
+		return len(compiler.compiled()) == 1 && gw.claimer.Compiled.Compiled(gw.entry(key(fn), false).info.Load().Spec.CodeKey) != nil
+	})
+	return gw, pod
+}
+
+func TestAPodRefusingCompiledCodeIsSpecializedWithTheSourceAlone(t *testing.T) {
+	gw, pod := gatewayWithCompiledCode(t, "127.0.0.44", "skew")
+	pod.refuseCompiled.Store(true) // a runner from before compile-ahead
+	rec := do(gw.handler, http.MethodGet, "/invoke/skew", "", nil)
+	if rec.Code != http.StatusOK || rec.Header().Get(httpapi.ColdStartHeader) != "pool" {
+		t.Fatalf("cold call: %d %q %s", rec.Code, rec.Header().Get(httpapi.ColdStartHeader), rec.Body)
+	}
+	spec := gw.entry(key("skew"), false).info.Load().Spec
+	if got := pod.lastSpecialization.Load(); got == nil || *got != "|"+string(spec.Body) {
+		t.Errorf("pod last got %v, want the specialization alone", got)
+	}
+	if n := pod.specializations.Load(); n != 2 {
+		t.Errorf("%d specializations, want 2 (with the compiled code, then without)", n)
+	}
+}
+
+func TestAPodThatRefusesASpecializationStaysClaimable(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden, http.StatusRequestEntityTooLarge} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			gw, pod := gatewayWithCompiledCode(t, "127.0.0.45", "refused")
+			pod.specializeStatus.Store(int32(status))
+			// No pool pod is left then, and no Deployment pod comes here:
+			// the caller gives up.
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			gw.handler.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/invoke/refused", nil).WithContext(ctx))
+			if pod.specializations.Load() == 0 {
+				t.Fatal("the pod was never asked")
+			}
+			// It took nothing: the pool's pod is not lost to this replica.
+			if n := gw.view.IdleCount("default", "python"); n != 1 {
+				t.Errorf("claimable pods after a %d refusal: %d, want 1", status, n)
+			}
+		})
 	}
 }

@@ -136,6 +136,9 @@ type fakePod struct {
 	// lastSpecialization is the body of the last specialization and its
 	// runnerapi.SpecLengthHeader, "<header>|<body>".
 	lastSpecialization atomic.Pointer[string]
+	// refuseCompiled answers 400 to a specialization carrying compiled
+	// code, as a runner older than runnerapi.SpecLengthHeader does.
+	refuseCompiled atomic.Bool
 }
 
 func startPod(t testing.TB, ip string, p ports) *fakePod {
@@ -176,6 +179,10 @@ func startPod(t testing.TB, ip string, p ports) *fakePod {
 			pod.lastSpecialization.Store(&last)
 			time.Sleep(time.Duration(pod.specializeDelay.Load()))
 			status := int(pod.specializeStatus.Load())
+			if pod.refuseCompiled.Load() && r.Header.Get(runnerapi.SpecLengthHeader) != "" {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
 			if status == http.StatusOK {
 				pod.specialized.Store(true)
 			}

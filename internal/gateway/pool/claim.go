@@ -25,7 +25,8 @@ var (
 	// no other pod will do better.
 	ErrUnloadable = errors.New("function code failed to load")
 	// ErrRefused: the pod will not take this specialization (taken by
-	// another function, bad token); try another pod.
+	// another function, bad token, a body it cannot read) and took
+	// nothing; try another pod.
 	ErrRefused = errors.New("pool pod refused the specialization")
 	// ErrFetchFailed: the pod took the specialization and could not get the
 	// function's package (its node's fetcher unreachable, too slow or
@@ -60,19 +61,35 @@ type Claimer struct {
 
 // Specialize POSTs spec to p with token and classifies the answer. For
 // ErrUnloadable and ErrFetchFailed the error's text carries the runner's
-// reason.
+// reason. Code compiled ahead goes along when the pod can take it; a pod
+// that refuses the body with it (400, 413: a runner older than
+// runnerapi.SpecLengthHeader, or a body over its limit) took nothing and
+// is asked once more with the source alone.
 func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec) error {
 	var pyc []byte
 	if spec.CodeKey != "" && c.Compiled != nil {
 		pyc = c.Compiled.Compiled(spec.CodeKey)
 	}
+	if len(spec.Body)+len(pyc) > runnerapi.DefaultMaxBodyBytes {
+		pyc = nil
+	}
+	status, err := c.specialize(ctx, p, token, spec, pyc)
+	if pyc != nil && (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge) {
+		_, err = c.specialize(ctx, p, token, spec, nil)
+	}
+	return err
+}
+
+// specialize sends one specialization, with pyc after it when not nil, and
+// returns the pod's answer's status (0 without one) and its meaning.
+func (c Claimer) specialize(ctx context.Context, p Pod, token string, spec *Spec, pyc []byte) (int, error) {
 	payload := func() (io.ReadCloser, error) {
 		return io.NopCloser(io.MultiReader(bytes.NewReader(spec.Body), bytes.NewReader(pyc))), nil
 	}
 	first, _ := payload()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(p, runnerapi.SpecializePath), first)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRefused, err)
+		return 0, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	// Known length and a way to send it again: the transport may retry
 	// it on a kept-alive connection the pod closed before it was sent.
@@ -88,15 +105,15 @@ func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return fmt.Errorf("%w: %w", ErrUnreachable, err)
+			return 0, fmt.Errorf("%w: %w", ErrUnreachable, err)
 		}
 		// It may have got the specialization: do not offer it again.
-		return fmt.Errorf("%w: %w", ErrUnanswered, err)
+		return 0, fmt.Errorf("%w: %w", ErrUnanswered, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
 		_, _ = io.Copy(io.Discard, resp.Body) // keep the connection for the call
-		return nil
+		return resp.StatusCode, nil
 	}
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 8192))
 	var body runnerapi.SpecializeConflict
@@ -107,17 +124,17 @@ func (c Claimer) Specialize(ctx context.Context, p Pod, token string, spec *Spec
 	switch resp.StatusCode {
 	case http.StatusConflict:
 		if body.SpecHash == spec.Hash {
-			return ErrSharedClaim
+			return resp.StatusCode, ErrSharedClaim
 		}
 	case http.StatusUnprocessableEntity:
-		return fmt.Errorf("%w: %s", ErrUnloadable, body.Error)
+		return resp.StatusCode, fmt.Errorf("%w: %s", ErrUnloadable, body.Error)
 	case http.StatusServiceUnavailable:
 		// Also what a runner at its admin connection limit answers, having
 		// read nothing: that pod is then deleted for little, and its pool
 		// replaces it. Telling the two apart would need another field.
-		return fmt.Errorf("%w: %s", ErrFetchFailed, body.Error)
+		return resp.StatusCode, fmt.Errorf("%w: %s", ErrFetchFailed, body.Error)
 	}
-	return fmt.Errorf("%w: %d %s", ErrRefused, resp.StatusCode, bytes.TrimSpace(msg))
+	return resp.StatusCode, fmt.Errorf("%w: %d %s", ErrRefused, resp.StatusCode, bytes.TrimSpace(msg))
 }
 
 // Ready asks a pod's readiness endpoint once.

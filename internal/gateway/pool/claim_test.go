@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/minifaas/minifaas/internal/runnerapi"
@@ -29,6 +30,9 @@ func TestSpecializeSendsCompiledCodeAfterTheSpecialization(t *testing.T) {
 		{"not compiled yet", compiledCode{}, spec, string(spec.Body), ""},
 		{"compiling ahead off", nil, spec, string(spec.Body), ""},
 		{"no code key (a package, nodejs)", compiledCode{"": []byte("PYC")}, &Spec{Body: spec.Body, Hash: "h"}, string(spec.Body), ""},
+		{"together over a pod's body limit", compiledCode{"k": make([]byte, runnerapi.DefaultMaxBodyBytes-len(spec.Body)+1)}, spec, string(spec.Body), ""},
+		{"together at a pod's body limit", compiledCode{"k": []byte(strings.Repeat("P", runnerapi.DefaultMaxBodyBytes-len(spec.Body)))}, spec,
+			string(spec.Body) + strings.Repeat("P", runnerapi.DefaultMaxBodyBytes-len(spec.Body)), strconv.Itoa(len(spec.Body))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,6 +49,12 @@ func TestSpecializeSendsCompiledCodeAfterTheSpecialization(t *testing.T) {
 			c := Claimer{Client: srv.Client(), AdminPort: p, Compiled: tt.compiled}
 			if err := c.Specialize(context.Background(), Pod{IP: host}, "tok", tt.spec); err != nil {
 				t.Fatal(err)
+			}
+			if len(gotBody) > 64 || len(tt.wantBody) > 64 {
+				if gotBody != tt.wantBody || gotLength != tt.wantLength {
+					t.Errorf("sent %d bytes with %s %q; want %d with %q", len(gotBody), runnerapi.SpecLengthHeader, gotLength, len(tt.wantBody), tt.wantLength)
+				}
+				return
 			}
 			if gotBody != tt.wantBody || gotLength != tt.wantLength || gotContentLength != int64(len(tt.wantBody)) {
 				t.Errorf("sent %q (Content-Length %d) with %s %q; want %q with %q",
