@@ -91,6 +91,7 @@ func main() {
 	f.StringVar(&cfg.CompilerService, "compiler-service", "faas-compiler", "Service in the system namespace of the compiler of inline Python code; empty: pool pods compile code themselves")
 	f.DurationVar(&cfg.CompileTimeout, "compile-timeout", 10*time.Second, "bound of one compile of a function's code ahead of its first call")
 	f.DurationVar(&cfg.CompileRetryInterval, "compile-retry-interval", 5*time.Second, "pause after a compile that failed for a reason that may pass (no compiler ready, unreachable)")
+	f.IntVar(&cfg.CompileAttempts, "compile-attempts", 3, "failed compiles of one source (the compiler out of time or memory on it) before pool pods are left to compile it themselves")
 	f.IntVar(&cfg.CompiledCacheBytes, "compiled-cache-bytes", 8<<20, "bound of the compiled code kept in memory")
 	f.DurationVar(&cfg.DrainDelay, "drain-delay", 3*time.Second, "how long a stopping gateway keeps accepting calls, closing their connections")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 905*time.Second, "how long a stopping gateway waits for held and in-flight calls (the API's longest call timeout, 900 s, plus the deadline grace)")

@@ -80,6 +80,11 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 	if info.Spec == nil {
 		return coldstart.ErrNoPoolPod
 	}
+	if g.compiler != nil {
+		// Compiled code the cache let go is compiled again, for the next
+		// start: this one does not wait for it.
+		g.compiler.Want(key.String(), info.Spec.CodeKey, info.Spec.Code)
+	}
 	tried := map[string]bool{}
 	for attempt := 0; attempt < g.cfg.ClaimAttempts; attempt++ {
 		if ctx.Err() != nil {

@@ -58,7 +58,7 @@ func TestNewCodeIsCompiledAheadAndSentWithTheSpecialization(t *testing.T) {
 	pod := startPod(t, "127.0.0.41", p)
 	compiler, compilerSlice := startCompiler(t, "127.0.0.42")
 	cfg := testConfig(p)
-	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 1<<20
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
 	gw := newTestGateway(t, cfg)
 	gw.SetPoolKey([]byte("key"))
 	go gw.RunCompiler(gw.bg)
@@ -104,7 +104,7 @@ func TestWithoutACompilerTheSpecializationCarriesTheSourceOnly(t *testing.T) {
 	p := freePorts(t)
 	pod := startPod(t, "127.0.0.43", p)
 	cfg := testConfig(p)
-	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 1<<20
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
 	gw := newTestGateway(t, cfg)
 	gw.SetPoolKey([]byte("key"))
 	go gw.RunCompiler(gw.bg)
@@ -128,7 +128,7 @@ func gatewayWithCompiledCode(t *testing.T, ip, fn string) (*testGateway, *fakePo
 	pod := startPod(t, ip, p)
 	compiler, compilerSlice := startCompiler(t, "127.0.0.42")
 	cfg := testConfig(p)
-	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 1<<20
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
 	gw := newTestGateway(t, cfg)
 	gw.SetPoolKey([]byte("key"))
 	go gw.RunCompiler(gw.bg)
@@ -175,5 +175,26 @@ func TestAPodThatRefusesASpecializationStaysClaimable(t *testing.T) {
 				t.Errorf("claimable pods after a %d refusal: %d, want 1", status, n)
 			}
 		})
+	}
+}
+
+func TestADeletedFunctionsCodeIsNoLongerWaitingForACompile(t *testing.T) {
+	p := freePorts(t)
+	cfg := testConfig(p)
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
+	gw := newTestGateway(t, cfg) // no compiler ever ready
+	for i := range 50 {
+		fn := testFunction("versions")
+		fn.Spec.Code = "def handle(req):\n    return " + strconv.Itoa(i) + "\n"
+		fn.Generation = int64(i + 1)
+		gw.OnFunction(fn)
+	}
+	gw.OnFunction(testFunction("other"))
+	if n := gw.compiler.Pending(); n != 2 {
+		t.Fatalf("%d sources wait, want 2 (the latest of each function)", n)
+	}
+	gw.OnFunctionDeleted("default", "versions")
+	if n := gw.compiler.Pending(); n != 1 {
+		t.Fatalf("%d sources wait after a delete, want 1", n)
 	}
 }

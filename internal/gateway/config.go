@@ -120,6 +120,10 @@ type Config struct {
 	// CompileTimeout bounds one compile; CompileRetryInterval is the pause
 	// after one that failed for a reason that may pass.
 	CompileTimeout, CompileRetryInterval time.Duration
+	// CompileAttempts bounds the failed compiles of one source (the
+	// compiler out of time or memory on it) before pods are left to
+	// compile it themselves.
+	CompileAttempts int
 	// CompiledCacheBytes bounds the compiled code kept in memory, least
 	// recently used out first.
 	CompiledCacheBytes int
@@ -163,8 +167,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("runner ports must be positive")
 	case c.HandoverDelay > c.HandoverTTL/4 || c.HandoverDelay > c.PoolWarmInterval/4:
 		return fmt.Errorf("--handover-delay must be at most a quarter of --handover-ttl and of --pool-warm-interval")
-	case c.CompilerService != "" && (c.CompileTimeout <= 0 || c.CompileRetryInterval <= 0 || c.CompiledCacheBytes <= 0):
-		return fmt.Errorf("--compile-timeout, --compile-retry-interval and --compiled-cache-bytes must be positive (or --compiler-service empty)")
+	case c.CompilerService != "" && (c.CompileTimeout <= 0 || c.CompileRetryInterval <= 0 || c.CompileAttempts <= 0 || c.CompiledCacheBytes <= 0):
+		return fmt.Errorf("--compile-timeout, --compile-retry-interval, --compile-attempts and --compiled-cache-bytes must be positive (or --compiler-service empty)")
 	case c.DrainDelay < 0 || c.DeadlineGrace < 0 || c.ColdStartRetryBackoff < 0 || c.ProbeFastFor < 0:
 		return fmt.Errorf("durations must not be negative")
 	}

@@ -30,7 +30,7 @@ func (g *Gateway) OnFunction(fn *faasv1.Function) {
 	f.exists.Store(true)
 	if g.compiler != nil && info.Spec != nil && info.Spec.CodeKey != "" && (prev.Spec == nil || prev.Spec.CodeKey != info.Spec.CodeKey) {
 		// New code: compiled before its first call, if it comes later.
-		g.compiler.Want(info.Spec.CodeKey, info.Spec.Code)
+		g.compiler.Want(key.String(), info.Spec.CodeKey, info.Spec.Code)
 	}
 	if prev.Replicas > 0 && info.Replicas == 0 {
 		// Scaled to zero since the last ask: a waiting call asks again now.
@@ -63,6 +63,9 @@ func (g *Gateway) OnFunctionDeleted(namespace, name string) {
 	}
 	f.exists.Store(false)
 	g.view.DeleteFunction(key)
+	if g.compiler != nil {
+		g.compiler.Forget(key.String())
+	}
 	f.breaker.Close(fmt.Errorf("%w: Function %s was deleted", httpapi.ErrNotFound, key))
 	f.cancel()
 	g.metrics.forget(key.String())

@@ -71,7 +71,7 @@ func New(bg context.Context, cfg Config, scaler coldstart.Scaler, pods pool.PodW
 		cache := compiled.NewCache(cfg.CompiledCacheBytes)
 		g.compilerAt = compiled.NewEndpoints(runnerapi.CompilerPort)
 		g.compiler = compiled.NewWarmer(cache, compiled.Client{HTTP: &http.Client{Transport: g.podTransport}}, g.compilerAt,
-			compiled.Timing{Timeout: cfg.CompileTimeout, RetryInterval: cfg.CompileRetryInterval}, log.WithName("compiler"), metrics.Compiled)
+			compiled.Timing{Timeout: cfg.CompileTimeout, RetryInterval: cfg.CompileRetryInterval, Attempts: cfg.CompileAttempts}, log.WithName("compiler"), metrics.Compiled)
 		g.claimer.Compiled = cache
 	}
 	g.adopter = pool.Adopter{Pods: pods, Attempts: cfg.AdoptAttempts, Backoff: cfg.AdoptBackoff, Timeout: cfg.APITimeout}

@@ -25,9 +25,16 @@ type Timing struct {
 	// compile that failed for a reason that may pass (no compiler ready,
 	// the compiler unreachable, slow or failing).
 	Timeout, RetryInterval time.Duration
+	// Attempts bounds the compiles of one source that fail so (a source
+	// the compiler runs out of time or memory on fails every time); the
+	// pods compile it themselves after. Waiting for a compiler to be
+	// ready is no attempt.
+	Attempts int
 }
 
-// Warmer compiles wanted code one source at a time into its Cache.
+// Warmer compiles the code its owners want, one source at a time, into its
+// Cache. What it holds is bounded by its owners (functions): each wants one
+// source at a time, the latest.
 type Warmer struct {
 	cache    *Cache
 	compiler Compiler
@@ -38,32 +45,69 @@ type Warmer struct {
 
 	wake chan struct{}
 
-	mu      sync.Mutex
-	pending map[string]string // key -> source; guarded by mu
+	mu    sync.Mutex
+	wants map[string]*want // by owner; guarded by mu
+}
+
+// want is an owner's source and how its compiles went.
+type want struct {
+	key, source string
+	attempts    int
+	// final: the source does not compile, or failed Attempts times; its
+	// source is dropped and it is not asked for again.
+	final bool
 }
 
 // NewWarmer makes a Warmer that fills cache; outcome, when not nil, is told
-// each compile's result ("compiled", "uncompilable" or "failed").
+// each compile's result ("compiled", "uncompilable", "failed" or
+// "abandoned").
 func NewWarmer(cache *Cache, compiler Compiler, at Addresses, timing Timing, log logr.Logger, outcome func(string)) *Warmer {
-	w := &Warmer{cache: cache, compiler: compiler, at: at, timing: timing, log: log, outcome: outcome,
-		wake: make(chan struct{}, 1), pending: map[string]string{}}
-	return w
+	if timing.Attempts <= 0 {
+		timing.Attempts = 1
+	}
+	return &Warmer{cache: cache, compiler: compiler, at: at, timing: timing, log: log, outcome: outcome,
+		wake: make(chan struct{}, 1), wants: map[string]*want{}}
 }
 
-// Want asks for source to be compiled under key (the SHA-256 of source, so
-// that one key is one source), unless it is held already. It never blocks
-// on a compile.
-func (w *Warmer) Want(key, source string) {
+// Want asks for owner's source to be compiled under key (the SHA-256 of
+// source, so that one key is one source), unless it is held, or was found
+// final for owner already. It replaces what owner wanted before, and asks
+// again for code the cache let go. It never blocks on a compile.
+func (w *Warmer) Want(owner, key, source string) {
 	if key == "" || w.cache.Has(key) {
 		return
 	}
 	w.mu.Lock()
-	w.pending[key] = source
+	if old := w.wants[owner]; old != nil && old.key == key {
+		w.mu.Unlock()
+		return // under way, or final
+	}
+	w.wants[owner] = &want{key: key, source: source}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Forget drops what owner wanted (a deleted function).
+func (w *Warmer) Forget(owner string) {
+	w.mu.Lock()
+	delete(w.wants, owner)
+	w.mu.Unlock()
+}
+
+// Pending returns how many owners wait for a compile.
+func (w *Warmer) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, wt := range w.wants {
+		if !wt.final {
+			n++
+		}
+	}
+	return n
 }
 
 // Run compiles what is wanted until ctx is done.
@@ -92,6 +136,11 @@ func (w *Warmer) drain(ctx context.Context) (retry bool) {
 		if !ok {
 			return false
 		}
+		if w.cache.Has(key) {
+			// Another owner's same source was compiled meanwhile.
+			w.settle(key, false)
+			continue
+		}
 		addr, ready := w.at.Addr()
 		if !ready {
 			return true
@@ -103,14 +152,21 @@ func (w *Warmer) drain(ctx context.Context) (retry bool) {
 		switch {
 		case err == nil:
 			w.cache.Put(key, pyc)
-			w.done(key)
+			w.settle(key, false)
 			w.report("compiled")
 			w.log.V(1).Info("Compiled function code", "key", key, "sourceBytes", len(source), "compiledBytes", len(pyc), "took", time.Since(start))
 		case errors.Is(err, ErrUncompilable):
-			w.done(key)
+			w.settle(key, true)
 			w.report("uncompilable")
 			w.log.V(1).Info("Function code does not compile; pods will compile it themselves", "key", key, "reason", err.Error())
+		case ctx.Err() != nil:
+			return false
 		default:
+			if w.failed(key) {
+				w.report("abandoned")
+				w.log.Info("Compile failed; pods compile this code themselves", "key", key, "attempts", w.timing.Attempts, "err", err.Error())
+				continue
+			}
 			w.report("failed")
 			w.log.Info("Compile failed; pods compile the code themselves until it succeeds", "key", key, "err", err.Error())
 			return true
@@ -119,21 +175,51 @@ func (w *Warmer) drain(ctx context.Context) (retry bool) {
 	return false
 }
 
-// next returns a pending source.
+// next returns a source some owner waits for.
 func (w *Warmer) next() (key, source string, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k, s := range w.pending {
-		return k, s, true
+	for _, wt := range w.wants {
+		if !wt.final {
+			return wt.key, wt.source, true
+		}
 	}
 	return "", "", false
 }
 
-// done drops key from what is pending.
-func (w *Warmer) done(key string) {
+// settle ends every owner's want of key: done (compiled, or held), or
+// final (never asked for again while the owner wants it).
+func (w *Warmer) settle(key string, final bool) {
 	w.mu.Lock()
-	delete(w.pending, key)
-	w.mu.Unlock()
+	defer w.mu.Unlock()
+	for owner, wt := range w.wants {
+		if wt.key != key {
+			continue
+		}
+		if final {
+			wt.final, wt.source = true, ""
+		} else {
+			delete(w.wants, owner)
+		}
+	}
+}
+
+// failed counts a failed compile of key; it returns true when key has
+// failed Timing.Attempts times and is final.
+func (w *Warmer) failed(key string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	final := false
+	for _, wt := range w.wants {
+		if wt.key != key {
+			continue
+		}
+		wt.attempts++
+		if wt.attempts >= w.timing.Attempts {
+			wt.final, wt.source, final = true, "", true
+		}
+	}
+	return final
 }
 
 func (w *Warmer) report(result string) {

@@ -65,7 +65,7 @@ func startWarmer(t *testing.T, c Compiler, at Addresses) (*Warmer, *Cache, *outc
 	t.Helper()
 	cache := NewCache(1 << 20)
 	out := &outcomes{}
-	w := NewWarmer(cache, c, at, Timing{Timeout: time.Second, RetryInterval: 10 * time.Millisecond}, logr.Discard(), out.add)
+	w := NewWarmer(cache, c, at, Timing{Timeout: time.Second, RetryInterval: 10 * time.Millisecond, Attempts: 3}, logr.Discard(), out.add)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
@@ -96,43 +96,66 @@ func (o *outcomes) get(r string) int {
 func TestWarmerCompilesWantedCodeOnce(t *testing.T) {
 	fc := &fakeCompiler{}
 	w, cache, _ := startWarmer(t, fc, &fixedAddr{addr: "10.0.0.9:8092", ready: true})
-	w.Want("k1", "src1")
+	w.Want("ns/a", "k1", "src1")
 	waitFor(t, "k1 compiled", func() bool { return cache.Has("k1") })
 	if got := string(cache.Compiled("k1")); got != "pyc:src1" {
 		t.Errorf("cached %q", got)
 	}
-	w.Want("k1", "src1") // held: nothing to do
-	w.Want("k2", "src2")
+	w.Want("ns/a", "k1", "src1") // held: nothing to do
+	w.Want("ns/b", "k1", "src1") // another function, the same source
+	w.Want("ns/a", "k2", "src2")
 	waitFor(t, "k2 compiled", func() bool { return cache.Has("k2") })
 	if n := fc.count(); n != 2 {
 		t.Errorf("%d compiles, want 2: %v", n, fc.calls)
 	}
 }
 
-func TestWarmerWaitsForACompilerAndRetriesFailures(t *testing.T) {
+func TestWarmerWaitsForACompilerAndRetriesFailuresAFewTimes(t *testing.T) {
 	fc := &fakeCompiler{fail: map[string]error{"flaky": fmt.Errorf("compiler answered 503")}}
 	at := &fixedAddr{addr: "10.0.0.9:8092"}
 	w, cache, out := startWarmer(t, fc, at)
-	w.Want("k", "flaky")
+	w.Want("ns/a", "k", "flaky")
 	time.Sleep(30 * time.Millisecond)
 	if fc.count() != 0 {
 		t.Fatalf("compiled with no compiler ready")
 	}
 	at.set(true)
-	waitFor(t, "two failed tries", func() bool { return out.get("failed") >= 2 })
+	waitFor(t, "a failed try", func() bool { return out.get("failed") >= 1 })
 	fc.mu.Lock()
 	delete(fc.fail, "flaky")
 	fc.mu.Unlock()
-	waitFor(t, "k compiled after the failures", func() bool { return cache.Has("k") })
+	waitFor(t, "k compiled after the failure", func() bool { return cache.Has("k") })
+}
+
+func TestWarmerAbandonsASourceThatFailsEveryTime(t *testing.T) {
+	// What a source the compiler runs out of time or memory on does: the
+	// compiler is not kept busy with it for ever.
+	fc := &fakeCompiler{fail: map[string]error{"slow": fmt.Errorf("compiler answered 503: the compile took longer than 5 s")}}
+	w, cache, out := startWarmer(t, fc, &fixedAddr{addr: "a:1", ready: true})
+	w.Want("ns/a", "slow", "slow")
+	waitFor(t, "abandoned", func() bool { return out.get("abandoned") == 1 })
+	time.Sleep(50 * time.Millisecond) // several retry intervals
+	w.Want("ns/a", "slow", "slow")    // the function's next event: still final
+	time.Sleep(30 * time.Millisecond)
+	if n := fc.count(); n != 3 {
+		t.Errorf("%d compiles, want 3 (Timing.Attempts) and none after: %v", n, fc.calls)
+	}
+	if out.get("failed") != 2 || w.Pending() != 0 {
+		t.Errorf("failed %d, pending %d; want 2 failed then abandoned, nothing pending", out.get("failed"), w.Pending())
+	}
+	// New code of the same function is compiled.
+	w.Want("ns/a", "good", "good")
+	waitFor(t, "the new code compiled", func() bool { return cache.Has("good") })
 }
 
 func TestWarmerDropsUncompilableSource(t *testing.T) {
 	fc := &fakeCompiler{fail: map[string]error{"bad": fmt.Errorf("%w: SyntaxError", ErrUncompilable)}}
 	w, cache, out := startWarmer(t, fc, &fixedAddr{addr: "a:1", ready: true})
-	w.Want("bad", "bad")
-	w.Want("good", "good")
+	w.Want("ns/a", "bad", "bad")
+	w.Want("ns/b", "good", "good")
 	waitFor(t, "good compiled", func() bool { return cache.Has("good") && out.get("uncompilable") == 1 })
-	time.Sleep(50 * time.Millisecond) // several retry intervals
+	w.Want("ns/a", "bad", "bad") // asked again at a cold start
+	time.Sleep(50 * time.Millisecond)
 	if n := fc.count(); n != 2 {
 		t.Errorf("%d compiles, want 2 (the uncompilable source is not tried again): %v", n, fc.calls)
 	}
@@ -141,12 +164,47 @@ func TestWarmerDropsUncompilableSource(t *testing.T) {
 	}
 }
 
+func TestWarmerHoldsOneSourcePerFunction(t *testing.T) {
+	// No compiler ever ready: what waits is bounded by the functions, not
+	// by how many versions they had, and a deleted one's goes.
+	w := NewWarmer(NewCache(1<<20), &fakeCompiler{}, &fixedAddr{}, Timing{Timeout: time.Second, RetryInterval: time.Hour, Attempts: 3}, logr.Discard(), nil)
+	for i := range 1000 {
+		w.Want("ns/a", fmt.Sprint("k", i), fmt.Sprint("src", i))
+	}
+	w.Want("ns/b", "kb", "srcb")
+	if n := w.Pending(); n != 2 {
+		t.Fatalf("pending %d, want 2", n)
+	}
+	w.Forget("ns/a")
+	if n := w.Pending(); n != 1 {
+		t.Fatalf("pending %d after a function went, want 1", n)
+	}
+}
+
+func TestWarmerCompilesAgainCodeTheCacheLetGo(t *testing.T) {
+	fc := &fakeCompiler{}
+	cache := NewCache(len("pyc:src1"))
+	w := NewWarmer(cache, fc, &fixedAddr{addr: "a:1", ready: true}, Timing{Timeout: time.Second, RetryInterval: time.Millisecond, Attempts: 3}, logr.Discard(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx)
+	w.Want("ns/a", "k1", "src1")
+	waitFor(t, "k1", func() bool { return cache.Has("k1") })
+	w.Want("ns/b", "k2", "src2") // room for one: k1 goes
+	waitFor(t, "k2", func() bool { return cache.Has("k2") && !cache.Has("k1") })
+	w.Want("ns/a", "k1", "src1") // ns/a's next cold start
+	waitFor(t, "k1 again", func() bool { return cache.Has("k1") })
+	if n := fc.count(); n != 3 {
+		t.Errorf("%d compiles, want 3", n)
+	}
+}
+
 func TestWarmerStopsWithItsContext(t *testing.T) {
-	w := NewWarmer(NewCache(10), &fakeCompiler{}, &fixedAddr{}, Timing{Timeout: time.Second, RetryInterval: time.Hour}, logr.Discard(), nil)
+	w := NewWarmer(NewCache(10), &fakeCompiler{}, &fixedAddr{}, Timing{Timeout: time.Second, RetryInterval: time.Hour, Attempts: 3}, logr.Discard(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
-	w.Want("k", "s") // no compiler: waits a retry interval of an hour
+	w.Want("ns/a", "k", "s") // no compiler: waits a retry interval of an hour
 	time.Sleep(10 * time.Millisecond)
 	cancel()
 	select {

@@ -84,7 +84,12 @@ def compile_isolated(source_bytes, settings):
     raises Refused: 422 when the source does not compile, 503 when the
     child ran out of time or memory or died."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as err:  # out of processes or memory: may pass
+        os.close(write_end)
+        os.close(read_end)
+        raise Refused(503, f"cannot start a compile: {err}") from err
     if pid == 0:  # the child: never returns
         _child(source_bytes, write_end, settings)
     os.close(write_end)

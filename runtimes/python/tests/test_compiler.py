@@ -126,6 +126,16 @@ class CompileIsolatedTest(unittest.TestCase):
         self.assertEqual(ctx.exception.status, 503)
         self.assertIn("ran out of memory or died", str(ctx.exception))
 
+    def test_a_fork_that_fails_is_503_and_leaks_no_descriptor(self):
+        before = len(os.listdir("/proc/self/fd"))
+        with mock.patch.object(compiler.os, "fork", side_effect=BlockingIOError(11, "Resource temporarily unavailable")):
+            for _ in range(5):
+                with self.assertRaises(compiler.Refused) as ctx:
+                    compiler.compile_isolated(CODE.encode(), settings())
+                self.assertEqual(ctx.exception.status, 503)
+        self.assertEqual(len(os.listdir("/proc/self/fd")), before)
+        self.assertIsNotNone(compiler.compile_isolated(CODE.encode(), settings()))
+
     def test_the_child_holds_no_descriptor_but_its_pipe_and_cannot_fork(self):
         # The parent's descriptors (its listening socket, a client's
         # connection, ...) are closed in the child before the source is
