@@ -80,7 +80,7 @@ func (p poolPath) Claim(ctx context.Context, key types.NamespacedName) error {
 	if info.Spec == nil {
 		return coldstart.ErrNoPoolPod
 	}
-	if g.compiler != nil {
+	if g.compiler != nil && f.exists.Load() {
 		// Compiled code the cache let go is compiled again, for the next
 		// start: this one does not wait for it.
 		g.compiler.Want(key.String(), info.Spec.CodeKey, info.Spec.Code)

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/minifaas/minifaas/internal/gateway/compiled"
 	"github.com/minifaas/minifaas/internal/gateway/httpapi"
 	"github.com/minifaas/minifaas/internal/runnerapi"
 )
@@ -197,4 +198,29 @@ func TestADeletedFunctionsCodeIsNoLongerWaitingForACompile(t *testing.T) {
 	if n := gw.compiler.Pending(); n != 1 {
 		t.Fatalf("%d sources wait after a delete, want 1", n)
 	}
+}
+
+func TestCodeTheCacheLetGoIsCompiledAgainAtTheNextColdStart(t *testing.T) {
+	p := freePorts(t)
+	startPod(t, "127.0.0.46", p)
+	compiler, compilerSlice := startCompiler(t, "127.0.0.42")
+	cfg := testConfig(p)
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
+	gw := newTestGateway(t, cfg)
+	gw.SetPoolKey([]byte("key"))
+	go gw.RunCompiler(gw.bg)
+	gw.OnCompilerSlice(compilerSlice, false)
+	setPool(gw, idlePod("pool-a", "127.0.0.46"))
+	gw.OnFunction(testFunction("evicted"))
+	eventually(t, "the code compiled", func() bool { return len(compiler.compiled()) == 1 })
+	cache := gw.claimer.Compiled.(*compiled.Cache)
+	cache.Put("other", make([]byte, 1<<20)) // the whole cache: the function's code goes
+	codeKey := gw.entry(key("evicted"), false).info.Load().Spec.CodeKey
+	if cache.Has(codeKey) {
+		t.Fatal("the code was not evicted")
+	}
+	if rec := do(gw.handler, http.MethodGet, "/invoke/evicted", "", nil); rec.Code != http.StatusOK {
+		t.Fatalf("cold call: %d %s", rec.Code, rec.Body)
+	}
+	eventually(t, "the code compiled again", func() bool { return len(compiler.compiled()) == 2 })
 }

@@ -45,7 +45,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
 		compiles: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "faas_gateway_compiles_total", Help: "Compiles of functions' inline code ahead of their first call, by result (compiled, uncompilable, failed, abandoned after its attempts).",
+			Name: "faas_gateway_compiles_total", Help: "Compiles of functions' inline code ahead of their first call, by result (compiled, uncompilable, uncacheable, failed, abandoned after its attempts).",
 		}, []string{"result"}),
 		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "faas_gateway_desired_pods", Help: "Pods the autoscaler wants for a function (leader only).",

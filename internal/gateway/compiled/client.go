@@ -18,6 +18,10 @@ import (
 // will tell the caller why when it compiles it.
 var ErrUncompilable = errors.New("source does not compile")
 
+// ErrNoAnswer: the compiler did not answer (unreachable, or not within
+// the compile's timeout); it says nothing of the source.
+var ErrNoAnswer = errors.New("compiler did not answer")
+
 // maxCompiled bounds a compiler's answer: the .pyc of the largest source
 // the compiler takes is a few times its size.
 const maxCompiled = 16 * runnerapi.CompileMaxBytes
@@ -38,7 +42,7 @@ func (c Client) Compile(ctx context.Context, addr, source string) ([]byte, error
 	req.Header.Set("Content-Type", "text/x-python; charset=utf-8")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("ask compiler %s: %w", addr, err)
+		return nil, fmt.Errorf("%w: ask compiler %s: %w", ErrNoAnswer, addr, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxCompiled+1))

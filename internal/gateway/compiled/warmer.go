@@ -59,8 +59,8 @@ type want struct {
 }
 
 // NewWarmer makes a Warmer that fills cache; outcome, when not nil, is told
-// each compile's result ("compiled", "uncompilable", "failed" or
-// "abandoned").
+// each compile's result ("compiled", "uncompilable", "uncacheable",
+// "failed" or "abandoned").
 func NewWarmer(cache *Cache, compiler Compiler, at Addresses, timing Timing, log logr.Logger, outcome func(string)) *Warmer {
 	if timing.Attempts <= 0 {
 		timing.Attempts = 1
@@ -74,7 +74,15 @@ func NewWarmer(cache *Cache, compiler Compiler, at Addresses, timing Timing, log
 // final for owner already. It replaces what owner wanted before, and asks
 // again for code the cache let go. It never blocks on a compile.
 func (w *Warmer) Want(owner, key, source string) {
-	if key == "" || w.cache.Has(key) {
+	if key == "" {
+		return
+	}
+	if w.cache.Has(key) {
+		w.mu.Lock()
+		if old := w.wants[owner]; old != nil && old.key != key {
+			delete(w.wants, owner) // its older code is no longer wanted
+		}
+		w.mu.Unlock()
 		return
 	}
 	w.mu.Lock()
@@ -152,6 +160,13 @@ func (w *Warmer) drain(ctx context.Context) (retry bool) {
 		switch {
 		case err == nil:
 			w.cache.Put(key, pyc)
+			if !w.cache.Has(key) {
+				// Larger than the whole cache: compiling it again would
+				// not keep it either.
+				w.settle(key, true)
+				w.report("uncacheable")
+				continue
+			}
 			w.settle(key, false)
 			w.report("compiled")
 			w.log.V(1).Info("Compiled function code", "key", key, "sourceBytes", len(source), "compiledBytes", len(pyc), "took", time.Since(start))
@@ -161,6 +176,13 @@ func (w *Warmer) drain(ctx context.Context) (retry bool) {
 			w.log.V(1).Info("Function code does not compile; pods will compile it themselves", "key", key, "reason", err.Error())
 		case ctx.Err() != nil:
 			return false
+		case errors.Is(err, ErrNoAnswer):
+			// The compiler unreachable, or busy past Timeout (another
+			// replica's compile ahead of this one): its fault, not the
+			// source's; no attempt is counted.
+			w.report("failed")
+			w.log.Info("Compiler did not answer; retrying", "key", key, "err", err.Error())
+			return true
 		default:
 			if w.failed(key) {
 				w.report("abandoned")
@@ -204,14 +226,14 @@ func (w *Warmer) settle(key string, final bool) {
 	}
 }
 
-// failed counts a failed compile of key; it returns true when key has
-// failed Timing.Attempts times and is final.
+// failed counts a failed compile of key for every owner still waiting for
+// it; it returns true when that made some owner's want final.
 func (w *Warmer) failed(key string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	final := false
 	for _, wt := range w.wants {
-		if wt.key != key {
+		if wt.key != key || wt.final {
 			continue
 		}
 		wt.attempts++

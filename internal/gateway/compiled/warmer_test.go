@@ -213,3 +213,49 @@ func TestWarmerStopsWithItsContext(t *testing.T) {
 		t.Fatal("Run did not return when its context ended")
 	}
 }
+
+func TestWarmerCountsAttemptsPerOwnerStillWaiting(t *testing.T) {
+	// Another function wanting a source already abandoned for one gets its
+	// own attempts, each after a pause.
+	fc := &fakeCompiler{fail: map[string]error{"slow": fmt.Errorf("compiler answered 503")}}
+	w, _, out := startWarmer(t, fc, &fixedAddr{addr: "a:1", ready: true})
+	w.Want("ns/a", "slow", "slow")
+	waitFor(t, "a abandoned", func() bool { return out.get("abandoned") == 1 })
+	w.Want("ns/b", "slow", "slow")
+	waitFor(t, "b abandoned", func() bool { return out.get("abandoned") == 2 })
+	if n, f := fc.count(), out.get("failed"); n != 6 || f != 4 {
+		t.Errorf("%d compiles, %d failed; want 6 and 4 (3 attempts each)", n, f)
+	}
+}
+
+func TestWarmerCountsNoAttemptWhenTheCompilerDidNotAnswer(t *testing.T) {
+	fc := &fakeCompiler{fail: map[string]error{"src": fmt.Errorf("%w: connection refused", ErrNoAnswer)}}
+	w, cache, out := startWarmer(t, fc, &fixedAddr{addr: "a:1", ready: true})
+	w.Want("ns/a", "k", "src")
+	waitFor(t, "five unanswered tries", func() bool { return out.get("failed") >= 5 })
+	fc.mu.Lock()
+	delete(fc.fail, "src")
+	fc.mu.Unlock()
+	waitFor(t, "compiled once the compiler answers", func() bool { return cache.Has("k") })
+	if out.get("abandoned") != 0 {
+		t.Errorf("abandoned a source for the compiler's outage")
+	}
+}
+
+func TestWarmerDoesNotCompileAgainCodeTooLargeToKeep(t *testing.T) {
+	fc := &fakeCompiler{}
+	cache := NewCache(4) // "pyc:src" does not fit
+	w := NewWarmer(cache, fc, &fixedAddr{addr: "a:1", ready: true}, Timing{Timeout: time.Second, RetryInterval: time.Millisecond, Attempts: 3}, logr.Discard(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx)
+	w.Want("ns/a", "k", "src")
+	waitFor(t, "one compile", func() bool { return fc.count() == 1 })
+	for range 5 {
+		w.Want("ns/a", "k", "src") // cold starts
+	}
+	time.Sleep(30 * time.Millisecond)
+	if n := fc.count(); n != 1 {
+		t.Errorf("%d compiles, want 1", n)
+	}
+}

@@ -134,6 +134,11 @@ func (c Claimer) specialize(ctx context.Context, p Pod, token string, spec *Spec
 		// replaces it. Telling the two apart would need another field.
 		return resp.StatusCode, fmt.Errorf("%w: %s", ErrFetchFailed, body.Error)
 	}
+	if resp.StatusCode >= http.StatusInternalServerError {
+		// Not a refusal the runner makes before it takes a specialization
+		// (4xx): it may have taken this one.
+		return resp.StatusCode, fmt.Errorf("%w: %d %s", ErrUnanswered, resp.StatusCode, bytes.TrimSpace(msg))
+	}
 	return resp.StatusCode, fmt.Errorf("%w: %d %s", ErrRefused, resp.StatusCode, bytes.TrimSpace(msg))
 }
 
