@@ -55,16 +55,7 @@ func startCompiler(t *testing.T, ip string) (*fakeCompiler, *discoveryv1.Endpoin
 }
 
 func TestNewCodeIsCompiledAheadAndSentWithTheSpecialization(t *testing.T) {
-	p := freePorts(t)
-	pod := startPod(t, "127.0.0.41", p)
-	compiler, compilerSlice := startCompiler(t, "127.0.0.42")
-	cfg := testConfig(p)
-	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
-	gw := newTestGateway(t, cfg)
-	gw.SetPoolKey([]byte("key"))
-	go gw.RunCompiler(gw.bg)
-	gw.OnCompilerSlice(compilerSlice, false)
-	setPool(gw, idlePod("pool-a", "127.0.0.41"))
+	gw, pod, compiler := compilingGateway(t, "127.0.0.41")
 
 	fn := testFunction("ahead")
 	gw.OnFunction(fn)
@@ -104,9 +95,7 @@ func TestNewCodeIsCompiledAheadAndSentWithTheSpecialization(t *testing.T) {
 func TestWithoutACompilerTheSpecializationCarriesTheSourceOnly(t *testing.T) {
 	p := freePorts(t)
 	pod := startPod(t, "127.0.0.43", p)
-	cfg := testConfig(p)
-	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
-	gw := newTestGateway(t, cfg)
+	gw := newTestGateway(t, compilingConfig(p))
 	gw.SetPoolKey([]byte("key"))
 	go gw.RunCompiler(gw.bg)
 	setPool(gw, idlePod("pool-a", "127.0.0.43"))
@@ -121,29 +110,42 @@ func TestWithoutACompilerTheSpecializationCarriesTheSourceOnly(t *testing.T) {
 	}
 }
 
-// gatewayWithCompiledCode is a gateway with one pool pod at ip and fn's
-// code compiled ahead.
-func gatewayWithCompiledCode(t *testing.T, ip, fn string) (*testGateway, *fakePod) {
+// compilingGateway is a gateway compiling ahead with the fake compiler,
+// and one pool pod at ip.
+func compilingGateway(t *testing.T, ip string) (*testGateway, *fakePod, *fakeCompiler) {
 	t.Helper()
 	p := freePorts(t)
 	pod := startPod(t, ip, p)
 	compiler, compilerSlice := startCompiler(t, "127.0.0.42")
-	cfg := testConfig(p)
-	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
-	gw := newTestGateway(t, cfg)
+	gw := newTestGateway(t, compilingConfig(p))
 	gw.SetPoolKey([]byte("key"))
 	go gw.RunCompiler(gw.bg)
 	gw.OnCompilerSlice(compilerSlice, false)
 	setPool(gw, idlePod("pool-a", ip))
+	return gw, pod, compiler
+}
+
+// compilingConfig is testConfig compiling ahead.
+func compilingConfig(p ports) Config {
+	cfg := testConfig(p)
+	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
+	return cfg
+}
+
+// gatewayWithCompiledCode is compilingGateway with fn's code compiled
+// ahead.
+func gatewayWithCompiledCode(t *testing.T, ip, fn string) (*testGateway, *fakePod, *fakeCompiler) {
+	t.Helper()
+	gw, pod, compiler := compilingGateway(t, ip)
 	gw.OnFunction(testFunction(fn))
 	eventually(t, "the code compiled", func() bool {
 		return len(compiler.compiled()) == 1 && gw.claimer.Compiled.Compiled(gw.entry(key(fn), false).info.Load().Spec.CodeKey) != nil
 	})
-	return gw, pod
+	return gw, pod, compiler
 }
 
 func TestAPodRefusingCompiledCodeIsSpecializedWithTheSourceAlone(t *testing.T) {
-	gw, pod := gatewayWithCompiledCode(t, "127.0.0.44", "skew")
+	gw, pod, _ := gatewayWithCompiledCode(t, "127.0.0.44", "skew")
 	pod.refuseCompiled.Store(true) // a runner from before compile-ahead
 	rec := do(gw.handler, http.MethodGet, "/invoke/skew", "", nil)
 	if rec.Code != http.StatusOK || rec.Header().Get(httpapi.ColdStartHeader) != "pool" {
@@ -161,7 +163,7 @@ func TestAPodRefusingCompiledCodeIsSpecializedWithTheSourceAlone(t *testing.T) {
 func TestAPodThatRefusesASpecializationStaysClaimable(t *testing.T) {
 	for _, status := range []int{http.StatusBadRequest, http.StatusForbidden, http.StatusRequestEntityTooLarge} {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			gw, pod := gatewayWithCompiledCode(t, "127.0.0.45", "refused")
+			gw, pod, _ := gatewayWithCompiledCode(t, "127.0.0.45", "refused")
 			pod.specializeStatus.Store(int32(status))
 			// No pool pod is left then, and no Deployment pod comes here:
 			// the caller gives up.
@@ -181,9 +183,7 @@ func TestAPodThatRefusesASpecializationStaysClaimable(t *testing.T) {
 
 func TestADeletedFunctionsCodeIsNoLongerWaitingForACompile(t *testing.T) {
 	p := freePorts(t)
-	cfg := testConfig(p)
-	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
-	gw := newTestGateway(t, cfg) // no compiler ever ready
+	gw := newTestGateway(t, compilingConfig(p)) // no compiler ever ready
 	for i := range 50 {
 		fn := testFunction("versions")
 		fn.Spec.Code = "def handle(req):\n    return " + strconv.Itoa(i) + "\n"
@@ -201,18 +201,7 @@ func TestADeletedFunctionsCodeIsNoLongerWaitingForACompile(t *testing.T) {
 }
 
 func TestCodeTheCacheLetGoIsCompiledAgainAtTheNextColdStart(t *testing.T) {
-	p := freePorts(t)
-	startPod(t, "127.0.0.46", p)
-	compiler, compilerSlice := startCompiler(t, "127.0.0.42")
-	cfg := testConfig(p)
-	cfg.CompilerService, cfg.CompileTimeout, cfg.CompileRetryInterval, cfg.CompileAttempts, cfg.CompiledCacheBytes = "faas-compiler", time.Second, 10*time.Millisecond, 3, 1<<20
-	gw := newTestGateway(t, cfg)
-	gw.SetPoolKey([]byte("key"))
-	go gw.RunCompiler(gw.bg)
-	gw.OnCompilerSlice(compilerSlice, false)
-	setPool(gw, idlePod("pool-a", "127.0.0.46"))
-	gw.OnFunction(testFunction("evicted"))
-	eventually(t, "the code compiled", func() bool { return len(compiler.compiled()) == 1 })
+	gw, _, compiler := gatewayWithCompiledCode(t, "127.0.0.46", "evicted")
 	cache := gw.claimer.Compiled.(*compiled.Cache)
 	cache.Put("other", make([]byte, 1<<20)) // the whole cache: the function's code goes
 	codeKey := gw.entry(key("evicted"), false).info.Load().Spec.CodeKey
